@@ -21,12 +21,10 @@ pub fn eventheader_name_args(tracepoint_name: &str) -> Option<CString> {
 }
 
 /// A registered (or failed) user_events tracepoint. Unregisters itself when dropped.
-#[allow(dead_code)]
 pub(crate) struct UserEventsTracepoint {
     state: Pin<Box<TracepointState>>,
 }
 
-#[allow(dead_code)]
 impl UserEventsTracepoint {
     /// Registers `name_args` and returns the tracepoint with the errno of the registration
     /// (0 on success). A failed registration still yields a tracepoint: it is never enabled,
@@ -39,6 +37,13 @@ impl UserEventsTracepoint {
         // not registered already (the crate asserts that).
         let errno = unsafe { state.as_ref().register(name_args.as_c_str()) };
         (Self { state }, errno)
+    }
+
+    /// A tracepoint that was never registered: never enabled, writes fail with EBADF.
+    pub(crate) fn unregistered() -> Self {
+        Self {
+            state: Box::pin(TracepointState::new(0)),
+        }
     }
 
     /// True while any session (perf, ftrace) listens: one relaxed atomic load.

@@ -1,0 +1,283 @@
+//! Text written straight into an event buffer, with no heap allocation: RFC 3339 times,
+//! lowercase hex, and JSON for values that have no EventHeader shape.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::logs::AnyValue;
+
+/// Deepest nesting the JSON writer follows; anything deeper is written as the string
+/// `"[nested too deep]"`.
+pub const JSON_MAX_DEPTH: usize = 32;
+
+/// Appends `t` as RFC 3339 in UTC with nine fractional digits and `Z`,
+/// e.g. `2024-05-06T07:08:09.123456789Z`. Times before 1970 work; years beyond 9999 are
+/// written with more digits.
+pub fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
+    let (secs, nanos): (i64, u32) = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        ),
+        Err(e) => {
+            let d = e.duration();
+            let mut s = -i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            let mut n = d.subsec_nanos();
+            if n > 0 {
+                s -= 1;
+                n = 1_000_000_000 - n;
+            }
+            (s, n)
+        }
+    };
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400) as u32;
+    let (y, m, d) = civil_from_days(days);
+    if (0..=9999).contains(&y) {
+        push_digits(out, y as u64, 4);
+    } else {
+        if y < 0 {
+            out.push(b'-');
+        }
+        push_digits(out, y.unsigned_abs(), 4);
+    }
+    out.push(b'-');
+    push_digits(out, u64::from(m), 2);
+    out.push(b'-');
+    push_digits(out, u64::from(d), 2);
+    out.push(b'T');
+    push_digits(out, u64::from(sod / 3600), 2);
+    out.push(b':');
+    push_digits(out, u64::from(sod / 60 % 60), 2);
+    out.push(b':');
+    push_digits(out, u64::from(sod % 60), 2);
+    out.push(b'.');
+    push_digits(out, u64::from(nanos), 9);
+    out.push(b'Z');
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z.saturating_add(719_468);
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+    let mp = (5 * doy + 2) / 153; // [0, 11]
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32; // [1, 31]
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32; // [1, 12]
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Appends `v` in decimal, zero-padded to at least `width` digits.
+fn push_digits(out: &mut Vec<u8>, mut v: u64, width: usize) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    while v > 0 || tmp.len() - i < width {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend_from_slice(&tmp[i..]);
+}
+
+/// Appends `bytes` as lowercase hex.
+pub fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 15)]);
+    }
+}
+
+/// Appends `value` as JSON. NaN and infinities (which JSON lacks) become the strings
+/// `"NaN"`, `"Infinity"`, `"-Infinity"`; bytes become a hex string; nesting deeper than
+/// [`JSON_MAX_DEPTH`] becomes `"[nested too deep]"`. Map keys come in the map's order.
+///
+/// Writing stops soon after `limit` bytes (the caller cuts the text there), so a huge value
+/// costs no more than the space it may take.
+pub fn write_json(out: &mut Vec<u8>, value: &AnyValue, limit: usize) {
+    let stop = out.len().saturating_add(limit);
+    write_json_at(out, value, 0, stop);
+}
+
+fn write_json_at(out: &mut Vec<u8>, value: &AnyValue, depth: usize, stop: usize) {
+    if out.len() > stop {
+        return;
+    }
+    if depth >= JSON_MAX_DEPTH {
+        out.extend_from_slice(b"\"[nested too deep]\"");
+        return;
+    }
+    match value {
+        AnyValue::Int(i) => push_i64(out, *i),
+        AnyValue::Double(f) => write_json_f64(out, *f),
+        AnyValue::String(s) => write_json_str(out, s.as_str()),
+        AnyValue::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        AnyValue::Bytes(b) => {
+            out.push(b'"');
+            write_hex(out, b);
+            out.push(b'"');
+        }
+        AnyValue::ListAny(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_at(out, item, depth + 1, stop);
+            }
+            out.push(b']');
+        }
+        AnyValue::Map(map) => {
+            out.push(b'{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, k.as_str());
+                out.push(b':');
+                write_json_at(out, v, depth + 1, stop);
+            }
+            out.push(b'}');
+        }
+        // AnyValue is non-exhaustive: a kind added later is still written, as its debug text.
+        #[allow(unreachable_patterns)]
+        other => {
+            use std::io::Write as _;
+            let mut s = Vec::new();
+            let _ = write!(s, "{other:?}");
+            write_json_str(out, &String::from_utf8_lossy(&s));
+        }
+    }
+}
+
+fn push_i64(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    push_digits(out, v.unsigned_abs(), 1);
+}
+
+fn write_json_f64(out: &mut Vec<u8>, f: f64) {
+    use std::io::Write as _;
+    if f.is_nan() {
+        out.extend_from_slice(b"\"NaN\"");
+    } else if f.is_infinite() {
+        out.extend_from_slice(if f > 0.0 {
+            b"\"Infinity\""
+        } else {
+            b"\"-Infinity\""
+        });
+    } else {
+        // `{:?}` prints the shortest text that reads back as the same f64; writing into a
+        // Vec never fails.
+        let _ = write!(out, "{f:?}");
+    }
+}
+
+/// Appends `s` as a JSON string literal with the escapes JSON requires.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for &b in s.as_bytes() {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f => {
+                out.extend_from_slice(b"\\u00");
+                write_hex(out, &[b]);
+            }
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn rfc(t: SystemTime) -> String {
+        let mut v = Vec::new();
+        write_rfc3339(&mut v, t);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn rfc3339_known_instants() {
+        assert_eq!(rfc(UNIX_EPOCH), "1970-01-01T00:00:00.000000000Z");
+        let t = UNIX_EPOCH + Duration::new(1_714_979_289, 123_456_789);
+        assert_eq!(rfc(t), "2024-05-06T07:08:09.123456789Z");
+        // 2000-02-29, a leap day in a century leap year.
+        assert_eq!(
+            rfc(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000000000Z"
+        );
+        // Before 1970: one and a half seconds before the epoch.
+        assert_eq!(
+            rfc(UNIX_EPOCH - Duration::new(1, 500_000_000)),
+            "1969-12-31T23:59:58.500000000Z"
+        );
+        assert_eq!(
+            rfc(UNIX_EPOCH + Duration::from_secs(253_402_300_799)),
+            "9999-12-31T23:59:59.000000000Z"
+        );
+        assert_eq!(
+            rfc(UNIX_EPOCH + Duration::from_secs(253_402_300_800)),
+            "10000-01-01T00:00:00.000000000Z"
+        );
+    }
+
+    #[test]
+    fn json_escapes_and_special_floats() {
+        let mut v = Vec::new();
+        let map: std::collections::HashMap<opentelemetry::Key, AnyValue> = [(
+            "k\"1".into(),
+            AnyValue::ListAny(Box::new(vec![
+                AnyValue::Double(f64::NAN),
+                AnyValue::Double(f64::NEG_INFINITY),
+                AnyValue::Double(0.5),
+                AnyValue::Int(-7),
+                AnyValue::String("a\nb\u{1}".into()),
+                AnyValue::Bytes(Box::new(vec![0xde, 0xad])),
+                AnyValue::Boolean(true),
+            ])),
+        )]
+        .into_iter()
+        .collect();
+        write_json(&mut v, &AnyValue::Map(Box::new(map)), usize::MAX);
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            r#"{"k\"1":["NaN","-Infinity",0.5,-7,"a\nb\u0001","dead",true]}"#
+        );
+    }
+
+    #[test]
+    fn json_depth_is_bounded() {
+        let mut value = AnyValue::Int(1);
+        for _ in 0..100 {
+            value = AnyValue::ListAny(Box::new(vec![value]));
+        }
+        let mut v = Vec::new();
+        write_json(&mut v, &value, usize::MAX);
+        let s = String::from_utf8(v).unwrap();
+        assert_eq!(s.matches('[').count(), JSON_MAX_DEPTH);
+        assert!(s.contains("\"[nested too deep]\""));
+    }
+
+    #[test]
+    fn json_stops_near_its_limit() {
+        let big = AnyValue::ListAny(Box::new(vec![
+            AnyValue::String("x".repeat(100).into());
+            10_000
+        ]));
+        let mut v = Vec::new();
+        write_json(&mut v, &big, 1_000);
+        assert!(v.len() > 1_000 && v.len() < 1_200, "{}", v.len());
+    }
+}

@@ -1,0 +1,155 @@
+//! OpenTelemetry values as EventHeader fields.
+//!
+//! | value | written as |
+//! |---|---|
+//! | `Int` | i64 (`Value64`, signed) |
+//! | `Double` | f64 (`Value64`, float); NaN and infinities as they are |
+//! | `Boolean` | one byte (`Value8`, boolean) |
+//! | `String` | u16-counted UTF-8 (`StringLength16Char8`) |
+//! | `Bytes` | u16-counted binary (`BinaryLength16Char8`, shown as hex) |
+//! | list of only `Int` / `Double` / `Boolean` / `String` | a variable-length array of that type |
+//! | `Map` of 1..=127 entries, within [`MAX_STRUCT_DEPTH`] | a struct, one field per entry |
+//! | anything else (empty, mixed or nested lists, larger or deeper maps) | a JSON string (format `StringJson`) |
+//!
+//! Every value passes through [`Limits`]: strings, binary and JSON text are cut to
+//! `max_str` bytes and arrays and maps to `max_items` entries, so that an oversize event can be
+//! re-encoded smaller. Each function returns whether it cut anything.
+
+use eventheader::FieldFormat;
+use opentelemetry::logs::AnyValue;
+
+use super::event::{EventBuf, MAX_STRUCT_FIELDS};
+use super::text::write_json;
+
+/// The deepest struct nesting an event may use, counting the top-level struct a value sits
+/// in (e.g. `PartC`) as 1. Microsoft's decoder (`tracepoint_decode`) follows 8 levels.
+pub const MAX_STRUCT_DEPTH: usize = 8;
+
+/// Caps applied while encoding values; [`Limits::NONE`] cuts nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most bytes of one string, binary value or JSON text.
+    pub max_str: usize,
+    /// Most elements of one array and entries of one map.
+    pub max_items: usize,
+    /// Most attributes of the record (the layout drops trailing ones beyond it).
+    pub max_attributes: usize,
+}
+
+impl Limits {
+    /// No cap beyond the format's own (65,535 bytes or elements).
+    pub const NONE: Limits = Limits {
+        max_str: usize::MAX,
+        max_items: usize::MAX,
+        max_attributes: usize::MAX,
+    };
+}
+
+/// Writes `value` as the field `name`, inside `depth` open structs. Returns true if
+/// anything was cut to `limits`.
+pub fn add_value(
+    buf: &mut EventBuf,
+    name: &str,
+    value: &AnyValue,
+    depth: usize,
+    limits: Limits,
+) -> bool {
+    match value {
+        AnyValue::Int(i) => {
+            buf.add_i64(name, *i);
+            false
+        }
+        AnyValue::Double(f) => {
+            buf.add_f64(name, *f);
+            false
+        }
+        AnyValue::Boolean(b) => {
+            buf.add_bool(name, *b);
+            false
+        }
+        AnyValue::String(s) => buf.add_str(name, s.as_str(), FieldFormat::Default, limits.max_str),
+        AnyValue::Bytes(b) => buf.add_binary(name, b, limits.max_str),
+        AnyValue::ListAny(items) => add_list(buf, name, value, items, limits),
+        AnyValue::Map(map) => {
+            let fits_struct =
+                depth < MAX_STRUCT_DEPTH && (1..=MAX_STRUCT_FIELDS).contains(&map.len());
+            if !fits_struct || limits.max_items == 0 {
+                return add_json(buf, name, value, limits);
+            }
+            let mark = buf.begin_struct(name);
+            let mut cut = false;
+            let mut count = 0;
+            for (k, v) in map.iter().take(limits.max_items) {
+                cut |= add_value(buf, k.as_str(), v, depth + 1, limits);
+                count += 1;
+            }
+            buf.end_struct(mark, count);
+            cut || count < map.len()
+        }
+        // A kind added to the non-exhaustive AnyValue later is still written, as JSON.
+        #[allow(unreachable_patterns)]
+        _ => add_json(buf, name, value, limits),
+    }
+}
+
+fn add_list(
+    buf: &mut EventBuf,
+    name: &str,
+    value: &AnyValue,
+    items: &[AnyValue],
+    limits: Limits,
+) -> bool {
+    let Some(first) = items.first() else {
+        return add_json(buf, name, value, limits);
+    };
+    let same_kind = |f: fn(&AnyValue) -> bool| items.iter().all(f);
+    let n = limits.max_items;
+    match first {
+        AnyValue::Int(_) if same_kind(|v| matches!(v, AnyValue::Int(_))) => buf.add_i64_array(
+            name,
+            items
+                .iter()
+                .map(|v| if let AnyValue::Int(i) = v { *i } else { 0 }),
+            n,
+        ),
+        AnyValue::Double(_) if same_kind(|v| matches!(v, AnyValue::Double(_))) => buf
+            .add_f64_array(
+                name,
+                items
+                    .iter()
+                    .map(|v| if let AnyValue::Double(f) = v { *f } else { 0.0 }),
+                n,
+            ),
+        AnyValue::Boolean(_) if same_kind(|v| matches!(v, AnyValue::Boolean(_))) => buf
+            .add_bool_array(
+                name,
+                items.iter().map(|v| matches!(v, AnyValue::Boolean(true))),
+                n,
+            ),
+        AnyValue::String(_) if same_kind(|v| matches!(v, AnyValue::String(_))) => buf
+            .add_str_array(
+                name,
+                items.iter().map(|v| {
+                    if let AnyValue::String(s) = v {
+                        s.as_str()
+                    } else {
+                        ""
+                    }
+                }),
+                n,
+                limits.max_str,
+            ),
+        _ => add_json(buf, name, value, limits),
+    }
+}
+
+/// Writes `value` as a JSON string field, cut to `limits.max_str`.
+pub fn add_json(buf: &mut EventBuf, name: &str, value: &AnyValue, limits: Limits) -> bool {
+    let mark = buf.begin_str(name, FieldFormat::StringJson);
+    write_json(
+        buf.str_data(),
+        value,
+        limits.max_str.min(usize::from(u16::MAX)),
+    );
+    buf.end_str(mark, limits.max_str)
+}

@@ -1,0 +1,106 @@
+//! The one error type of the builders.
+
+use std::fmt;
+
+/// Why a builder refused its options. Emitting never returns errors: what it cannot write
+/// it counts (see [`crate::Stats`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The provider name is empty, too long, or holds a character outside `[A-Za-z0-9_]`
+    /// (anything else could inject field definitions into the kernel registration string).
+    InvalidProviderName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The event name is empty, longer than 255 bytes, or holds a NUL or `;` (which
+    /// EventHeader reserves for event attributes).
+    InvalidEventName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The maximum event size is outside the supported range.
+    InvalidMaxEventSize {
+        /// The size asked for.
+        size: usize,
+        /// The smallest allowed.
+        min: usize,
+        /// The largest allowed.
+        max: usize,
+    },
+    /// A resource attribute key to copy into events is empty.
+    InvalidResourceAttributeKey,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidProviderName { name, reason } => {
+                write!(f, "invalid provider name {name:?}: {reason}")
+            }
+            Error::InvalidEventName { name, reason } => {
+                write!(f, "invalid event name {name:?}: {reason}")
+            }
+            Error::InvalidMaxEventSize { size, min, max } => {
+                write!(
+                    f,
+                    "maximum event size {size} is outside {min}..={max} bytes"
+                )
+            }
+            Error::InvalidResourceAttributeKey => {
+                write!(f, "a resource attribute key to copy into events is empty")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The longest provider name: with `_L<level>K<16 hex digits>` and the NUL the tracepoint
+/// name stays under 256 bytes, and under the 234 that `eventheader_dynamic` allows for
+/// provider plus options.
+pub const MAX_PROVIDER_NAME_LEN: usize = 233;
+
+/// Checks a provider name: 1..=233 bytes of `[A-Za-z0-9_]`.
+pub(crate) fn validate_provider_name(name: &str) -> Result<(), Error> {
+    let bad = |reason| {
+        Err(Error::InvalidProviderName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > MAX_PROVIDER_NAME_LEN {
+        return bad("it is longer than 233 bytes");
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return bad("only A-Z, a-z, 0-9 and _ are allowed");
+    }
+    Ok(())
+}
+
+/// Checks an event name given in configuration: 1..=255 bytes, no NUL, no `;`.
+pub(crate) fn validate_event_name(name: &str) -> Result<(), Error> {
+    let bad = |reason| {
+        Err(Error::InvalidEventName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > 255 {
+        return bad("it is longer than 255 bytes");
+    }
+    if name.bytes().any(|b| b == 0 || b == b';') {
+        return bad("it holds a NUL or ';'");
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! The logs processor: OpenTelemetry log records to EventHeader tracepoints.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
+
+use opentelemetry::logs::{AnyValue, Severity};
+use opentelemetry::{otel_warn, Array, InstrumentationScope, Key, Value};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
+use opentelemetry_sdk::Resource;
+
+use crate::encode::{fit, with_thread_buf, Fit, OversizePolicy};
+use crate::mode::write_sync;
+use crate::sink::{Tracepoint, TracepointStatusEntry};
+use crate::stats::Counters;
+use crate::{DropReason, Stats};
+
+use super::builder::{EventName, ProcessorBuilder};
+use super::layout::{encode_log, LogContext};
+use super::level::{level_index, level_of};
+
+/// Writes OpenTelemetry log records to user_events, one EventHeader event per record, on
+/// the caller's thread.
+///
+/// Each record goes to the tracepoint `<provider>_L<level>K<keyword>` of its severity
+/// (see [`level_of`](super::level_of)), only while a session (perf, ftrace, an agent) listens
+/// to it. A record without a severity has no level: it is dropped and counted as
+/// [`DropReason::NoSeverity`].
+pub struct Processor {
+    provider: String,
+    /// Levels 1..=5, in order.
+    tracepoints: [Tracepoint; 5],
+    event_name: EventName,
+    max_event_size: usize,
+    oversize: OversizePolicy,
+    resource_keys: Vec<Key>,
+    resource: ResourceFields,
+    counters: Counters,
+    shut_down: AtomicBool,
+}
+
+/// What the resource contributes to each event.
+#[derive(Debug, Default)]
+struct ResourceFields {
+    role: Option<String>,
+    role_instance: Option<String>,
+    attributes: Vec<(Key, AnyValue)>,
+}
+
+impl Processor {
+    /// Starts building a processor for `provider` (1..=233 characters of `[A-Za-z0-9_]`).
+    ///
+    /// ```
+    /// use otel_os_events::logs::{EventName, Processor};
+    ///
+    /// let processor = Processor::builder("myprovider")
+    ///     .with_keyword(0x10)
+    ///     .with_event_name(EventName::FromRecord)
+    ///     .with_resource_attributes(["deployment.environment"])
+    ///     .build()?;
+    /// # Ok::<(), otel_os_events::Error>(())
+    /// ```
+    pub fn builder(provider: &str) -> ProcessorBuilder {
+        ProcessorBuilder::new(provider)
+    }
+
+    pub(super) fn new(b: ProcessorBuilder) -> Self {
+        let tracepoints = std::array::from_fn(|i| {
+            let name = format!("{}_L{:x}K{:x}", b.provider, i + 1, b.keyword);
+            Tracepoint::register(&b.sink, name)
+        });
+        let processor = Processor {
+            provider: b.provider,
+            tracepoints,
+            event_name: b.event_name,
+            max_event_size: b.max_event_size,
+            oversize: b.oversize,
+            resource_keys: b.resource_keys,
+            resource: ResourceFields::default(),
+            counters: Counters::new(),
+            shut_down: AtomicBool::new(false),
+        };
+        // One diagnostic per processor, never one per event.
+        let status = processor.tracepoints[0].status();
+        if !status.is_registered() {
+            otel_warn!(
+                name: "UserEvents.NotRegistered",
+                provider = processor.provider.clone(),
+                status = status.to_string(),
+                message = "user_events tracepoints could not be registered: nothing will be written"
+            );
+        }
+        processor
+    }
+
+    /// The provider name.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Counters of written, truncated and dropped events.
+    pub fn stats(&self) -> Stats {
+        self.counters.snapshot()
+    }
+
+    /// Each tracepoint with its registration state: says why nothing flows on a kernel
+    /// without user_events, without tracefs, or without permission.
+    pub fn status(&self) -> Vec<TracepointStatusEntry> {
+        self.tracepoints
+            .iter()
+            .map(|tp| TracepointStatusEntry {
+                tracepoint: tp.name().to_owned(),
+                status: tp.status(),
+            })
+            .collect()
+    }
+
+    fn event_name<'r>(&'r self, record: &'r SdkLogRecord) -> Cow<'r, str> {
+        match &self.event_name {
+            EventName::Fixed(name) => Cow::Borrowed(name),
+            EventName::FromRecord => {
+                clean_event_name(Cow::Borrowed(record.event_name().unwrap_or("")))
+            }
+            EventName::Callback(f) => clean_event_name(f(record)),
+        }
+    }
+
+    fn write_record(&self, record: &SdkLogRecord, severity: Severity, tracepoint: &Tracepoint) {
+        let level = level_of(severity);
+        let event_name = self.event_name(record);
+        let cx = LogContext {
+            event_name: &event_name,
+            role: self.resource.role.as_deref(),
+            role_instance: self.resource.role_instance.as_deref(),
+            resource_attributes: &self.resource.attributes,
+        };
+        with_thread_buf(|buf| {
+            let fitted = fit(
+                buf,
+                self.max_event_size,
+                self.oversize,
+                |buf, limits, truncated| {
+                    encode_log(buf, record, severity, level, &cx, limits, truncated)
+                },
+            );
+            match fitted {
+                Fit::Whole => write_sync(tracepoint, buf.parts(), false, &self.counters),
+                Fit::Truncated { .. } => write_sync(tracepoint, buf.parts(), true, &self.counters),
+                Fit::TooLarge { .. } => self.counters.dropped(DropReason::Oversize),
+            }
+            // Do not keep a hostile record's memory for the thread's lifetime.
+            if buf.capacity() > 4 * self.max_event_size + 65_536 {
+                buf.shrink_to(self.max_event_size);
+            }
+        });
+    }
+}
+
+/// A per-record event name made safe: empty → `Log`, NUL or `;` → `_`, cut at 255 bytes.
+fn clean_event_name(name: Cow<'_, str>) -> Cow<'_, str> {
+    if name.is_empty() {
+        return Cow::Borrowed("Log");
+    }
+    let (kept, _) = crate::encode::cut_str(&name, 255);
+    if kept.len() == name.len() && !name.bytes().any(|b| b == 0 || b == b';') {
+        return name;
+    }
+    Cow::Owned(kept.replace(['\0', ';'], "_"))
+}
+
+impl LogProcessor for Processor {
+    fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
+        if self.shut_down.load(Relaxed) {
+            self.counters.dropped(DropReason::AfterShutdown);
+            return;
+        }
+        let Some(severity) = record.severity_number() else {
+            self.counters.dropped(DropReason::NoSeverity);
+            return;
+        };
+        let tracepoint = &self.tracepoints[level_index(level_of(severity))];
+        if tracepoint.enabled() {
+            self.write_record(record, severity, tracepoint);
+        }
+    }
+
+    /// One relaxed load of the level's enable word: no lock, no allocation.
+    #[inline]
+    fn event_enabled(&self, level: Severity, _target: &str, _name: Option<&str>) -> bool {
+        self.tracepoints[level_index(level_of(level))].enabled()
+    }
+
+    /// Nothing is buffered in synchronous mode: returns at once.
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    /// Unregisters the tracepoints; later events are counted as
+    /// [`DropReason::AfterShutdown`].
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        if self.shut_down.swap(true, Relaxed) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        for tp in &self.tracepoints {
+            tp.unregister();
+        }
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        let text = |key: &'static str| {
+            resource
+                .get(&Key::from_static_str(key))
+                .map(|v| v.as_str().into_owned())
+        };
+        self.resource.role = text("service.name");
+        self.resource.role_instance = text("service.instance.id");
+        self.resource.attributes = self
+            .resource_keys
+            .iter()
+            .filter_map(|k| resource.get(k).map(|v| (k.clone(), any_value(v))))
+            .collect();
+    }
+}
+
+/// A resource attribute value as a log attribute value.
+fn any_value(value: Value) -> AnyValue {
+    fn list<T>(items: Vec<T>, f: impl Fn(T) -> AnyValue) -> AnyValue {
+        AnyValue::ListAny(Box::new(items.into_iter().map(f).collect()))
+    }
+    match value {
+        Value::Bool(b) => AnyValue::Boolean(b),
+        Value::I64(i) => AnyValue::Int(i),
+        Value::F64(f) => AnyValue::Double(f),
+        Value::String(s) => AnyValue::String(s),
+        Value::Array(Array::Bool(v)) => list(v, AnyValue::Boolean),
+        Value::Array(Array::I64(v)) => list(v, AnyValue::Int),
+        Value::Array(Array::F64(v)) => list(v, AnyValue::Double),
+        Value::Array(Array::String(v)) => list(v, AnyValue::String),
+        other => AnyValue::String(other.to_string().into()),
+    }
+}
+
+impl fmt::Debug for Processor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Processor")
+            .field("provider", &self.provider)
+            .field("event_name", &self.event_name)
+            .field("max_event_size", &self.max_event_size)
+            .field("oversize", &self.oversize)
+            .field("status", &self.status())
+            .field("stats", &self.counters)
+            .finish()
+    }
+}

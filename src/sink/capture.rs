@@ -1,0 +1,160 @@
+//! An in-memory sink for tests: events are kept, not written to the kernel.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+/// One event a [`CaptureSink`] received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapturedEvent {
+    /// The tracepoint it was written to, e.g. `myprovider_L4K1`.
+    pub tracepoint: String,
+    /// The bytes the kernel would have received after the `write_index`: the EventHeader
+    /// event, ready for `tracepoint_decode::EventHeaderEnumeratorContext`.
+    pub payload: Vec<u8>,
+}
+
+/// Keeps events in memory instead of writing them to the kernel: for testing code that
+/// logs through this crate, on any machine.
+///
+/// Clones share the same store. By default every tracepoint counts as listened to;
+/// [`set_listening`](Self::set_listening) simulates sessions attaching and detaching, and
+/// [`fail_writes`](Self::fail_writes) simulates a kernel that refuses writes.
+///
+/// ```
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::{CaptureSink, Sink};
+///
+/// let capture = CaptureSink::new();
+/// let processor = Processor::builder("myprovider")
+///     .with_sink(Sink::Capture(capture.clone()))
+///     .build()
+///     .unwrap();
+/// # drop(processor);
+/// assert!(capture.events().is_empty());
+/// ```
+#[derive(Clone, Default)]
+pub struct CaptureSink {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    events: Mutex<Vec<CapturedEvent>>,
+    /// Tracepoints registered and not unregistered, with their "listening" flags.
+    tracepoints: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    /// Whether tracepoints not named in `set_listening` are listened to.
+    not_listening_by_default: AtomicBool,
+    /// Non-zero: every write fails with this errno.
+    write_errno: AtomicI32,
+}
+
+impl CaptureSink {
+    /// A capture in which every tracepoint is listened to.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets whether `tracepoint` is listened to (as if a perf session attached or detached).
+    /// Applies to a tracepoint registered later, too.
+    pub fn set_listening(&self, tracepoint: &str, listening: bool) {
+        let mut map = self.inner.tracepoints.lock();
+        map.entry(tracepoint.to_owned())
+            .or_insert_with(|| Arc::new(AtomicBool::new(listening)))
+            .store(listening, Relaxed);
+    }
+
+    /// Sets whether every tracepoint, registered or not, is listened to.
+    pub fn set_listening_all(&self, listening: bool) {
+        self.inner
+            .not_listening_by_default
+            .store(!listening, Relaxed);
+        for flag in self.inner.tracepoints.lock().values() {
+            flag.store(listening, Relaxed);
+        }
+    }
+
+    /// Makes every write fail with `errno` (`None`: succeed again).
+    pub fn fail_writes(&self, errno: Option<i32>) {
+        self.inner.write_errno.store(errno.unwrap_or(0), Relaxed);
+    }
+
+    /// A copy of the events received so far.
+    pub fn events(&self) -> Vec<CapturedEvent> {
+        self.inner.events.lock().clone()
+    }
+
+    /// The events received so far, leaving the capture empty.
+    pub fn take(&self) -> Vec<CapturedEvent> {
+        std::mem::take(&mut *self.inner.events.lock())
+    }
+
+    /// The tracepoints currently registered, sorted.
+    pub fn registered(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.inner.tracepoints.lock().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    pub(crate) fn register(&self, name: &str) -> CaptureTracepoint {
+        let default = !self.inner.not_listening_by_default.load(Relaxed);
+        let listening = self
+            .inner
+            .tracepoints
+            .lock()
+            .entry(name.to_owned())
+            .or_insert_with(|| Arc::new(AtomicBool::new(default)))
+            .clone();
+        CaptureTracepoint {
+            sink: self.clone(),
+            name: name.to_owned(),
+            listening,
+        }
+    }
+}
+
+impl fmt::Debug for CaptureSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaptureSink")
+            .field("events", &self.inner.events.lock().len())
+            .finish()
+    }
+}
+
+/// A tracepoint registered with a [`CaptureSink`].
+pub(crate) struct CaptureTracepoint {
+    sink: CaptureSink,
+    name: String,
+    listening: Arc<AtomicBool>,
+}
+
+impl CaptureTracepoint {
+    #[inline]
+    pub(crate) fn enabled(&self) -> bool {
+        self.listening.load(Relaxed)
+    }
+
+    pub(crate) fn write(&self, parts: [&[u8]; 3]) -> i32 {
+        if !self.enabled() {
+            return libc::EBADF;
+        }
+        let errno = self.sink.inner.write_errno.load(Relaxed);
+        if errno != 0 {
+            return errno;
+        }
+        let payload = parts.concat();
+        self.sink.inner.events.lock().push(CapturedEvent {
+            tracepoint: self.name.clone(),
+            payload,
+        });
+        0
+    }
+
+    pub(crate) fn unregister(&self) {
+        self.listening.store(false, Relaxed);
+        self.sink.inner.tracepoints.lock().remove(&self.name);
+    }
+}

@@ -1,0 +1,96 @@
+//! What became of a tracepoint's registration.
+
+use std::fmt;
+
+/// The state of one tracepoint, from `status()`.
+///
+/// A kernel without user_events is not an error when building a processor: the
+/// application runs, nothing is written, and this says why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TracepointStatus {
+    /// Registered with the kernel; events flow whenever a session listens.
+    Registered,
+    /// tracefs is mounted but has no `user_events_data`: the kernel was built without
+    /// `CONFIG_USER_EVENTS` (errno ENOENT).
+    UnsupportedKernel {
+        /// The errno of the failed open.
+        errno: i32,
+    },
+    /// No tracefs (or debugfs) mount was found, or the OS is not Linux (errno EOPNOTSUPP).
+    TracefsMissing {
+        /// The errno of the failed open.
+        errno: i32,
+    },
+    /// `user_events_data` exists but this process may not open it (EACCES or EPERM).
+    PermissionDenied {
+        /// The errno of the failed open.
+        errno: i32,
+    },
+    /// The kernel refused the registration for another reason.
+    Failed {
+        /// The errno of the failed open or ioctl.
+        errno: i32,
+    },
+    /// Registered once, and unregistered by `shutdown`.
+    Unregistered,
+}
+
+impl TracepointStatus {
+    /// The status a registration errno means (0 is success).
+    pub fn from_errno(errno: i32) -> Self {
+        match errno {
+            0 => TracepointStatus::Registered,
+            libc::ENOENT => TracepointStatus::UnsupportedKernel { errno },
+            libc::EOPNOTSUPP => TracepointStatus::TracefsMissing { errno },
+            libc::EACCES | libc::EPERM => TracepointStatus::PermissionDenied { errno },
+            _ => TracepointStatus::Failed { errno },
+        }
+    }
+
+    /// True if the kernel holds this registration.
+    pub fn is_registered(&self) -> bool {
+        matches!(self, TracepointStatus::Registered)
+    }
+
+    /// The errno behind a failed registration.
+    pub fn errno(&self) -> Option<i32> {
+        match *self {
+            TracepointStatus::UnsupportedKernel { errno }
+            | TracepointStatus::TracefsMissing { errno }
+            | TracepointStatus::PermissionDenied { errno }
+            | TracepointStatus::Failed { errno } => Some(errno),
+            TracepointStatus::Registered | TracepointStatus::Unregistered => None,
+        }
+    }
+}
+
+impl fmt::Display for TracepointStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TracepointStatus::Registered => f.write_str("registered"),
+            TracepointStatus::UnsupportedKernel { errno } => write!(
+                f,
+                "kernel has no user_events (CONFIG_USER_EVENTS unset; errno {errno})"
+            ),
+            TracepointStatus::TracefsMissing { errno } => {
+                write!(f, "tracefs is not mounted (errno {errno})")
+            }
+            TracepointStatus::PermissionDenied { errno } => write!(
+                f,
+                "permission denied opening user_events_data (errno {errno})"
+            ),
+            TracepointStatus::Failed { errno } => write!(f, "registration failed (errno {errno})"),
+            TracepointStatus::Unregistered => f.write_str("unregistered"),
+        }
+    }
+}
+
+/// One tracepoint and its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracepointStatusEntry {
+    /// The tracepoint name, e.g. `myprovider_L4K1`.
+    pub tracepoint: String,
+    /// Its registration state.
+    pub status: TracepointStatus,
+}
