@@ -123,6 +123,9 @@ fn write_json_at(out: &mut Vec<u8>, value: &AnyValue, depth: usize, stop: usize)
         AnyValue::ListAny(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
+                if out.len() > stop {
+                    break;
+                }
                 if i > 0 {
                     out.push(b',');
                 }
@@ -133,6 +136,9 @@ fn write_json_at(out: &mut Vec<u8>, value: &AnyValue, depth: usize, stop: usize)
         AnyValue::Map(map) => {
             out.push(b'{');
             for (i, (k, v)) in map.iter().enumerate() {
+                if out.len() > stop {
+                    break;
+                }
                 if i > 0 {
                     out.push(b',');
                 }
@@ -266,8 +272,12 @@ mod tests {
         let mut v = Vec::new();
         write_json(&mut v, &value, usize::MAX);
         let s = String::from_utf8(v).unwrap();
-        assert_eq!(s.matches('[').count(), JSON_MAX_DEPTH);
-        assert!(s.contains("\"[nested too deep]\""));
+        let expected = format!(
+            "{}\"[nested too deep]\"{}",
+            "[".repeat(JSON_MAX_DEPTH),
+            "]".repeat(JSON_MAX_DEPTH)
+        );
+        assert_eq!(s, expected);
     }
 
     #[test]

@@ -151,9 +151,9 @@ pub fn decode(tracepoint: &str, payload: &[u8]) -> Decoded {
         related_id: info.related_activity_id().copied(),
         fields: Vec::new(),
     };
-    // A stack of open containers: (name, Some(struct fields) | None for arrays, items).
-    let mut stack: Vec<(String, bool, Vec<(String, Val)>)> =
-        vec![(String::new(), true, Vec::new())];
+    // A stack of open containers: (name, is a struct (not an array), items so far).
+    type Open = (String, bool, Vec<(String, Val)>);
+    let mut stack: Vec<Open> = vec![(String::new(), true, Vec::new())];
     while e.move_next() {
         let item = e.item_info();
         let name = String::from_utf8(item.name_bytes().to_vec()).expect("field name not UTF-8");

@@ -1,0 +1,247 @@
+//! The processor's contract: builder validation, enabled checks, counters, status, shutdown.
+
+mod common;
+
+use common::*;
+use opentelemetry::logs::{AnyValue, Severity};
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::error::OTelSdkError;
+use opentelemetry_sdk::logs::{LogProcessor, SdkLoggerProvider};
+use otel_os_events::logs::{EventName, Processor, MIN_MAX_EVENT_SIZE};
+use otel_os_events::sink::TracepointStatus;
+use otel_os_events::{DropReason, Error, UserEventsLoggerProviderBuilderExt};
+
+fn info(provider: &SdkLoggerProvider) -> opentelemetry_sdk::logs::SdkLogRecord {
+    record(
+        provider,
+        Some(Severity::Info),
+        Some(AnyValue::String("hello".into())),
+        vec![],
+    )
+}
+
+#[test]
+fn provider_names_that_could_inject_fields_are_refused() {
+    let long = "a".repeat(234);
+    for bad in [
+        "",
+        "my provider",
+        "p;u32 x",
+        "p\0",
+        "prov-1",
+        "prövider",
+        "a:b",
+        long.as_str(),
+    ] {
+        let err = Processor::builder(bad).build().unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidProviderName { ref name, .. } if name == bad),
+            "{bad:?}: {err}"
+        );
+    }
+    assert!(Processor::builder(&"a".repeat(233)).build().is_ok());
+    assert!(Processor::builder("Good_Name_09").build().is_ok());
+}
+
+#[test]
+fn other_options_are_validated() {
+    for bad in ["", "a;b", "a\0b"] {
+        let err = Processor::builder("p")
+            .with_event_name(EventName::Fixed(bad.to_owned().into()))
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidEventName { .. }), "{bad:?}");
+    }
+    let long = "e".repeat(256);
+    assert!(Processor::builder("p")
+        .with_event_name(EventName::Fixed(long.into()))
+        .build()
+        .is_err());
+    for size in [0, MIN_MAX_EVENT_SIZE - 1, 65_468, usize::MAX] {
+        let err = Processor::builder("p")
+            .with_max_event_size(size)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidMaxEventSize { size: s, .. } if s == size));
+    }
+    let err = Processor::builder("p")
+        .with_resource_attributes([""])
+        .build()
+        .unwrap_err();
+    assert_eq!(err, Error::InvalidResourceAttributeKey);
+    assert!(err.to_string().contains("empty"));
+}
+
+#[test]
+fn seed_api_with_an_invalid_name_adds_no_exporter() {
+    // Cannot return an error: the provider builds without an exporter.
+    let provider = SdkLoggerProvider::builder()
+        .with_user_events_exporter("bad name")
+        .build();
+    assert!(
+        !format!("{provider:?}").contains("Processor"),
+        "{provider:?}"
+    );
+    let provider = SdkLoggerProvider::builder()
+        .with_user_events_exporter("good")
+        .build();
+    assert!(
+        format!("{provider:?}").contains("provider: \"good\""),
+        "{provider:?}"
+    );
+}
+
+#[test]
+fn enabled_follows_the_listener_and_nothing_is_written_without_one() {
+    let (processor, capture) = capture_processor(Processor::builder("en"));
+    let provider = SdkLoggerProvider::builder().build();
+    capture.set_listening_all(false);
+    assert!(!processor.event_enabled(Severity::Error, "t", None));
+    processor.emit(&mut info(&provider), &InstrumentationScope::default());
+    assert!(capture.events().is_empty());
+    assert_eq!(
+        processor.stats(),
+        Default::default(),
+        "no listener: neither written nor dropped"
+    );
+
+    capture.set_listening("en_L2K1", true);
+    assert!(processor.event_enabled(Severity::Error, "t", None));
+    assert!(
+        !processor.event_enabled(Severity::Info, "t", None),
+        "another level's tracepoint"
+    );
+    processor.emit(
+        &mut record(&provider, Some(Severity::Error), None, vec![]),
+        &InstrumentationScope::default(),
+    );
+    processor.emit(&mut info(&provider), &InstrumentationScope::default());
+    let events = capture.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].tracepoint, "en_L2K1");
+    assert_eq!(processor.stats().written, 1);
+
+    capture.set_listening("en_L2K1", false);
+    assert!(!processor.event_enabled(Severity::Error, "t", None));
+}
+
+#[test]
+fn write_errors_are_counted_by_errno() {
+    let (processor, capture) = capture_processor(Processor::builder("we"));
+    let provider = SdkLoggerProvider::builder().build();
+    capture.fail_writes(Some(libc::ENOSPC));
+    for _ in 0..3 {
+        processor.emit(&mut info(&provider), &InstrumentationScope::default());
+    }
+    capture.fail_writes(Some(libc::EFAULT));
+    processor.emit(&mut info(&provider), &InstrumentationScope::default());
+    capture.fail_writes(None);
+    processor.emit(&mut info(&provider), &InstrumentationScope::default());
+    let stats = processor.stats();
+    assert_eq!(stats.written, 1);
+    assert_eq!(
+        stats.dropped(DropReason::WriteError {
+            errno: libc::ENOSPC
+        }),
+        3
+    );
+    assert_eq!(
+        stats.dropped(DropReason::WriteError {
+            errno: libc::EFAULT
+        }),
+        1
+    );
+    assert_eq!(stats.dropped_total(), 4);
+}
+
+#[test]
+fn shutdown_unregisters_and_refuses_later_events() {
+    let (processor, capture) = capture_processor(Processor::builder("sd"));
+    let provider = SdkLoggerProvider::builder().build();
+    assert_eq!(capture.registered().len(), 5);
+    assert!(processor
+        .status()
+        .iter()
+        .all(|s| s.status == TracepointStatus::Registered));
+    processor.shutdown().unwrap();
+    assert!(capture.registered().is_empty(), "tracepoints released");
+    assert!(processor
+        .status()
+        .iter()
+        .all(|s| s.status == TracepointStatus::Unregistered));
+    assert!(!processor.event_enabled(Severity::Info, "t", None));
+    processor.emit(&mut info(&provider), &InstrumentationScope::default());
+    assert!(capture.events().is_empty());
+    assert_eq!(processor.stats().dropped(DropReason::AfterShutdown), 1);
+    assert!(matches!(
+        processor.shutdown(),
+        Err(OTelSdkError::AlreadyShutdown)
+    ));
+    assert!(processor.force_flush().is_ok());
+}
+
+#[test]
+fn status_tells_why_nothing_flows_on_this_kernel() {
+    let processor = Processor::builder("st").build().unwrap();
+    let status = processor.status();
+    assert_eq!(
+        status
+            .iter()
+            .map(|s| s.tracepoint.as_str())
+            .collect::<Vec<_>>(),
+        ["st_L1K1", "st_L2K1", "st_L3K1", "st_L4K1", "st_L5K1"]
+    );
+    let has_user_events = std::path::Path::new("/sys/kernel/tracing/user_events_data").exists();
+    for s in &status {
+        if has_user_events {
+            assert_eq!(s.status, TracepointStatus::Registered);
+        } else {
+            // This machine's kernel lacks CONFIG_USER_EVENTS: ENOENT if tracefs is
+            // mounted, EOPNOTSUPP if not; either way the reason is reported, not an error.
+            assert!(
+                matches!(
+                    s.status,
+                    TracepointStatus::UnsupportedKernel {
+                        errno: libc::ENOENT
+                    } | TracepointStatus::TracefsMissing {
+                        errno: libc::EOPNOTSUPP
+                    }
+                ),
+                "{:?}",
+                s.status
+            );
+            assert!(!s.status.to_string().is_empty());
+        }
+    }
+    if !has_user_events {
+        let provider = SdkLoggerProvider::builder().build();
+        assert!(!processor.event_enabled(Severity::Fatal, "t", None));
+        processor.emit(&mut info(&provider), &InstrumentationScope::default());
+        assert_eq!(processor.stats(), Default::default());
+    }
+}
+
+#[test]
+fn a_callback_that_logs_while_naming_does_not_panic() {
+    // Re-entrancy: the callback emits through the same processor while an event is encoded.
+    use std::sync::{Arc, OnceLock};
+    let slot: Arc<OnceLock<(Processor, SdkLoggerProvider)>> = Arc::new(OnceLock::new());
+    let inner = slot.clone();
+    let name = EventName::from_fn(move |_| {
+        if let Some((p, provider)) = inner.get() {
+            thread_local!(static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+            if DEPTH.get() == 0 {
+                DEPTH.set(1);
+                p.emit(&mut info(provider), &InstrumentationScope::default());
+                DEPTH.set(0);
+            }
+        }
+        "Named".into()
+    });
+    let (processor, capture) = capture_processor(Processor::builder("re").with_event_name(name));
+    let _ = slot.set((processor, SdkLoggerProvider::builder().build()));
+    let (p, provider) = slot.get().unwrap();
+    p.emit(&mut info(provider), &InstrumentationScope::default());
+    assert_eq!(capture.events().len(), 2);
+    assert_eq!(p.stats().written, 2);
+}
