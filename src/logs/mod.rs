@@ -18,7 +18,7 @@ pub use builder::{
     EventName, EventNameFn, ProcessorBuilder, DEFAULT_MAX_EVENT_SIZE, MIN_MAX_EVENT_SIZE,
 };
 pub use level::level_of;
-pub use processor::Processor;
+pub use processor::{Processor, ProcessorHandle};
 
 pub use crate::encode::OversizePolicy;
 

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::logs::{AnyValue, Severity};
@@ -30,15 +31,72 @@ use super::level::{level_index, level_of};
 /// [`DropReason::NoSeverity`].
 pub struct Processor {
     provider: String,
-    /// Levels 1..=5, in order.
-    tracepoints: [Tracepoint; 5],
+    observed: Arc<Observed>,
     event_name: EventName,
     max_event_size: usize,
     oversize: OversizePolicy,
     resource_keys: Vec<Key>,
     resource: ResourceFields,
-    counters: Counters,
     shut_down: AtomicBool,
+}
+
+/// What a [`ProcessorHandle`] can still see after the SDK owns the processor.
+struct Observed {
+    /// Levels 1..=5, in order.
+    tracepoints: [Tracepoint; 5],
+    counters: Counters,
+}
+
+impl Observed {
+    fn status(&self) -> Vec<TracepointStatusEntry> {
+        self.tracepoints
+            .iter()
+            .map(|tp| TracepointStatusEntry {
+                tracepoint: tp.name().to_owned(),
+                status: tp.status(),
+            })
+            .collect()
+    }
+}
+
+/// A cheap, cloneable view of a processor's counters and tracepoint status, which stays
+/// valid after the processor is handed to the SDK (`with_log_processor` takes it by value).
+///
+/// ```
+/// use opentelemetry_sdk::logs::SdkLoggerProvider;
+/// use otel_os_events::logs::Processor;
+///
+/// let processor = Processor::builder("myprovider").build()?;
+/// let handle = processor.handle();
+/// let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
+/// // ... later, e.g. to export the drop counters as metrics:
+/// let dropped = handle.stats().dropped_total();
+/// # assert_eq!(dropped, 0);
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ProcessorHandle {
+    observed: Arc<Observed>,
+}
+
+impl ProcessorHandle {
+    /// Counters of written, truncated and dropped events.
+    pub fn stats(&self) -> Stats {
+        self.observed.counters.snapshot()
+    }
+
+    /// Each tracepoint with its registration state.
+    pub fn status(&self) -> Vec<TracepointStatusEntry> {
+        self.observed.status()
+    }
+}
+
+impl fmt::Debug for ProcessorHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessorHandle")
+            .field("stats", &self.stats())
+            .finish()
+    }
 }
 
 /// What the resource contributes to each event.
@@ -73,17 +131,19 @@ impl Processor {
         });
         let processor = Processor {
             provider: b.provider,
-            tracepoints,
+            observed: Arc::new(Observed {
+                tracepoints,
+                counters: Counters::new(),
+            }),
             event_name: b.event_name,
             max_event_size: b.max_event_size,
             oversize: b.oversize,
             resource_keys: b.resource_keys,
             resource: ResourceFields::default(),
-            counters: Counters::new(),
             shut_down: AtomicBool::new(false),
         };
         // One diagnostic per processor, never one per event.
-        let status = processor.tracepoints[0].status();
+        let status = processor.observed.tracepoints[0].status();
         if !status.is_registered() {
             otel_warn!(
                 name: "UserEvents.NotRegistered",
@@ -102,19 +162,21 @@ impl Processor {
 
     /// Counters of written, truncated and dropped events.
     pub fn stats(&self) -> Stats {
-        self.counters.snapshot()
+        self.observed.counters.snapshot()
+    }
+
+    /// A view of [`stats`](Self::stats) and [`status`](Self::status) that outlives handing
+    /// the processor to the SDK.
+    pub fn handle(&self) -> ProcessorHandle {
+        ProcessorHandle {
+            observed: self.observed.clone(),
+        }
     }
 
     /// Each tracepoint with its registration state: says why nothing flows on a kernel
     /// without user_events, without tracefs, or without permission.
     pub fn status(&self) -> Vec<TracepointStatusEntry> {
-        self.tracepoints
-            .iter()
-            .map(|tp| TracepointStatusEntry {
-                tracepoint: tp.name().to_owned(),
-                status: tp.status(),
-            })
-            .collect()
+        self.observed.status()
     }
 
     fn event_name<'r>(&'r self, record: &'r SdkLogRecord) -> Cow<'r, str> {
@@ -146,9 +208,11 @@ impl Processor {
                 },
             );
             match fitted {
-                Fit::Whole => write_sync(tracepoint, buf.parts(), false, &self.counters),
-                Fit::Truncated { .. } => write_sync(tracepoint, buf.parts(), true, &self.counters),
-                Fit::TooLarge { .. } => self.counters.dropped(DropReason::Oversize),
+                Fit::Whole => write_sync(tracepoint, buf.parts(), false, &self.observed.counters),
+                Fit::Truncated { .. } => {
+                    write_sync(tracepoint, buf.parts(), true, &self.observed.counters)
+                }
+                Fit::TooLarge { .. } => self.observed.counters.dropped(DropReason::Oversize),
             }
             // Do not keep a hostile record's memory for the thread's lifetime.
             if buf.capacity() > 4 * self.max_event_size + 65_536 {
@@ -173,14 +237,14 @@ fn clean_event_name(name: Cow<'_, str>) -> Cow<'_, str> {
 impl LogProcessor for Processor {
     fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
         if self.shut_down.load(Relaxed) {
-            self.counters.dropped(DropReason::AfterShutdown);
+            self.observed.counters.dropped(DropReason::AfterShutdown);
             return;
         }
         let Some(severity) = record.severity_number() else {
-            self.counters.dropped(DropReason::NoSeverity);
+            self.observed.counters.dropped(DropReason::NoSeverity);
             return;
         };
-        let tracepoint = &self.tracepoints[level_index(level_of(severity))];
+        let tracepoint = &self.observed.tracepoints[level_index(level_of(severity))];
         if tracepoint.enabled() {
             self.write_record(record, severity, tracepoint);
         }
@@ -189,7 +253,7 @@ impl LogProcessor for Processor {
     /// One relaxed load of the level's enable word: no lock, no allocation.
     #[inline]
     fn event_enabled(&self, level: Severity, _target: &str, _name: Option<&str>) -> bool {
-        self.tracepoints[level_index(level_of(level))].enabled()
+        self.observed.tracepoints[level_index(level_of(level))].enabled()
     }
 
     /// Nothing is buffered in synchronous mode: returns at once.
@@ -203,7 +267,7 @@ impl LogProcessor for Processor {
         if self.shut_down.swap(true, Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        for tp in &self.tracepoints {
+        for tp in &self.observed.tracepoints {
             tp.unregister();
         }
         Ok(())
@@ -251,7 +315,7 @@ impl fmt::Debug for Processor {
             .field("max_event_size", &self.max_event_size)
             .field("oversize", &self.oversize)
             .field("status", &self.status())
-            .field("stats", &self.counters)
+            .field("stats", &self.observed.counters)
             .finish()
     }
 }
