@@ -41,3 +41,8 @@ pub mod listen;
 pub use error::Error;
 pub use logs::UserEventsLoggerProviderBuilderExt;
 pub use stats::{DropReason, Stats};
+
+/// The README's examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -2,6 +2,8 @@
 //! (independent of our encoder) into typed values to assert on, and build log pipelines.
 #![allow(dead_code)]
 
+pub mod kernel;
+
 use std::time::SystemTime;
 
 use eventheader::{FieldEncoding as E, FieldFormat as F};

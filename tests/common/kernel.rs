@@ -1,0 +1,61 @@
+//! Helpers for tests that run on a real user_events kernel (inside the VM): read events back
+//! the way an agent does (perf ring buffers) and through ftrace.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use otel_os_events::listen::{PerfEvent, PerfSession, SessionOptions};
+
+use super::{decode, Decoded};
+
+pub const TRACEFS: &str = "/sys/kernel/tracing";
+
+/// A perf session on `tracepoints` with a ring large enough for the test.
+pub fn session(tracepoints: &[&str]) -> PerfSession {
+    let options = SessionOptions {
+        ring_data_pages: 64,
+        ..SessionOptions::default()
+    };
+    PerfSession::open(tracepoints, options).expect("open perf session")
+}
+
+/// Reads until `n` events arrived (or `timeout`), returning them raw.
+pub fn read_raw(session: &mut PerfSession, n: usize, timeout: Duration) -> Vec<PerfEvent> {
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < n && Instant::now() < deadline {
+        session
+            .read(Duration::from_millis(100), |e| out.push(e.clone()))
+            .expect("read perf session");
+    }
+    out
+}
+
+/// Reads until `n` events arrived (or `timeout`), decoding each with tracepoint_decode.
+pub fn read_decoded(session: &mut PerfSession, n: usize, timeout: Duration) -> Vec<Decoded> {
+    read_raw(session, n, timeout)
+        .iter()
+        .map(|e| decode(&e.tracepoint, &e.raw))
+        .collect()
+}
+
+/// Everything a session has after a short wait: for asserting that nothing arrived.
+pub fn drain(session: &mut PerfSession) -> Vec<PerfEvent> {
+    read_raw(session, usize::MAX, Duration::from_millis(300))
+}
+
+/// Writes `value` to a tracefs file such as `events/user_events/<tp>/enable`.
+pub fn tracefs_write(path: &str, value: &str) {
+    std::fs::write(format!("{TRACEFS}/{path}"), value).unwrap_or_else(|e| panic!("write {path}: {e}"));
+}
+
+/// Reads a tracefs file such as `trace` or `user_events_status`.
+pub fn tracefs_read(path: &str) -> String {
+    std::fs::read_to_string(format!("{TRACEFS}/{path}")).unwrap_or_else(|e| panic!("read {path}: {e}"))
+}
+
+/// The thread id of the caller.
+pub fn gettid() -> u32 {
+    // SAFETY: gettid has no preconditions and cannot fail.
+    unsafe { libc::gettid() as u32 }
+}
