@@ -1,0 +1,144 @@
+//! One JSON object per [`PerfEvent`], decoded with tracepoint_decode.
+
+use std::fmt::Write as _;
+
+use tracepoint_decode::display::{JsonEscapeDisplay, PerfItemValueJsonDisplay};
+use tracepoint_decode::{
+    EventHeaderEnumeratorContext, EventHeaderEnumeratorState, PerfConvertOptions,
+    PerfEventDecodingStyle, PerfMetaOptions,
+};
+
+use super::session::PerfEvent;
+
+/// Compact output (no spaces) with tracepoint_decode's defaults otherwise.
+const CONVERT: PerfConvertOptions = PerfConvertOptions::Default.and_not(PerfConvertOptions::Space);
+
+/// The EventHeader items put at the top level: identity and header, not the sample's own
+/// time/cpu/pid (we write those ourselves).
+const META: PerfMetaOptions = PerfMetaOptions::Provider
+    .or(PerfMetaOptions::Event)
+    .or(PerfMetaOptions::Id)
+    .or(PerfMetaOptions::Version)
+    .or(PerfMetaOptions::Level)
+    .or(PerfMetaOptions::Keyword)
+    .or(PerfMetaOptions::Opcode)
+    .or(PerfMetaOptions::Tag)
+    .or(PerfMetaOptions::Activity)
+    .or(PerfMetaOptions::RelatedActivity)
+    .or(PerfMetaOptions::Options);
+
+impl PerfEvent {
+    /// The event as one line of JSON:
+    ///
+    /// `{"tracepoint":"p_L4K1","time_ns":…,"pid":…,"tid":…,"cpu":…, <decoded>}`
+    ///
+    /// For EventHeader tracepoints (format's first field `eventheader_flags`, or no format
+    /// known) `<decoded>` is `"provider":…,"event":…` plus the header items that are not zero
+    /// (`"id"`, `"version"`, `"level"`, `"keyword"` as a hex string, `"opcode"`, `"tag"`,
+    /// `"activity"`, …) and then `"fields":{…}` holding every field in order, structs as
+    /// nested objects and arrays as arrays (tracepoint_decode's JSON writers). For other
+    /// tracepoints it is `"fields":{…}` with the fields from the tracefs format. The fields
+    /// are kept in their own object so that an event field named like one of ours (`pid`)
+    /// cannot collide.
+    ///
+    /// An event that does not decode gets `"decode_error":"…"` and `"raw_hex":"…"`.
+    pub fn to_json(&self) -> String {
+        let mut s = String::with_capacity(128 + self.raw.len() * 2);
+        self.write_json(&mut s);
+        s
+    }
+
+    /// Appends [`to_json`](Self::to_json)'s output to `out` (no newline).
+    pub fn write_json(&self, out: &mut String) {
+        // Writing into a String cannot fail; tracepoint_decode only reports fmt::Error
+        // from the writer.
+        let _ = self.write_json_fmt(out);
+    }
+
+    fn write_json_fmt(&self, out: &mut String) -> std::fmt::Result {
+        out.push_str("{\"tracepoint\":\"");
+        JsonEscapeDisplay::new(&self.tracepoint).write_to(out)?;
+        write!(
+            out,
+            "\",\"time_ns\":{},\"pid\":{},\"tid\":{},\"cpu\":{}",
+            self.time_ns, self.pid, self.tid, self.cpu
+        )?;
+        let eventheader = self
+            .format
+            .as_ref()
+            .is_none_or(|f| f.decoding_style() == PerfEventDecodingStyle::EventHeader);
+        if eventheader {
+            self.write_eventheader(out)?;
+        } else {
+            self.write_format_fields(out)?;
+        }
+        out.push('}');
+        Ok(())
+    }
+
+    fn write_eventheader(&self, out: &mut String) -> std::fmt::Result {
+        let mut ctx = EventHeaderEnumeratorContext::new();
+        let mut e = match ctx.enumerate_with_name_and_data(
+            &self.tracepoint,
+            &self.raw,
+            EventHeaderEnumeratorContext::MOVE_NEXT_LIMIT_DEFAULT,
+        ) {
+            Ok(e) => e,
+            Err(err) => return self.write_decode_error(out, &err.to_string()),
+        };
+        let info = e.event_info();
+        info.json_meta_display(None)
+            .add_comma_before_first_item(true)
+            .meta_options(META)
+            .convert_options(CONVERT)
+            .write_to(out)?;
+        out.push_str(",\"fields\":{");
+        e.write_json_item_and_move_next_sibling(out, false, CONVERT)?;
+        out.push('}');
+        if e.state() == EventHeaderEnumeratorState::Error {
+            let err = e.last_error().to_string();
+            return self.write_decode_error(out, &err);
+        }
+        Ok(())
+    }
+
+    fn write_format_fields(&self, out: &mut String) -> std::fmt::Result {
+        let Some(format) = &self.format else {
+            return Ok(());
+        };
+        // Field offsets count from the start of the record, common fields included; we
+        // kept only the bytes after them, so put zeros back in their place.
+        let common = format.common_fields_size() as usize;
+        let mut record = vec![0u8; common];
+        record.extend_from_slice(&self.raw);
+        let reader = tracepoint_decode::PerfByteReader::new(cfg!(target_endian = "big"));
+        out.push_str(",\"fields\":{");
+        let mut first = true;
+        for field in &format.fields()[format.common_field_count()..] {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push('"');
+            JsonEscapeDisplay::new(field.name()).write_to(out)?;
+            out.push_str("\":");
+            let value = field.get_field_value_with_data_and_reader(&record, reader);
+            PerfItemValueJsonDisplay::new(&value)
+                .convert_options(CONVERT)
+                .write_to(out)?;
+        }
+        out.push('}');
+        Ok(())
+    }
+
+    fn write_decode_error(&self, out: &mut String, err: &str) -> std::fmt::Result {
+        out.push_str(",\"decode_error\":\"");
+        JsonEscapeDisplay::new(err).write_to(out)?;
+        out.push_str("\",\"raw_hex\":\"");
+        for b in &self.raw {
+            write!(out, "{b:02x}")?;
+        }
+        out.push('"');
+        Ok(())
+    }
+}
