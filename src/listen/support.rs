@@ -1,5 +1,6 @@
 //! Does this kernel have user_events and perf? Plus the skip-or-fail rule for kernel tests.
 
+use std::io::Write as _;
 use std::path::Path;
 
 use super::error::ListenError;
@@ -55,8 +56,9 @@ fn env_is_one(var: &str) -> bool {
 ///
 /// - kernel present ([`kernel_support`] is Ok): returns true, run the test;
 /// - kernel absent and neither [`ENV_IN_VM`] nor [`ENV_REQUIRE_KERNEL`] is `1`: prints a loud
-///   `SKIPPED: no user_events in this kernel (...)` line naming `test` to stderr and returns
-///   false, so the test passes without proving anything (on the development hosts);
+///   `SKIPPED: no user_events in this kernel (...)` line naming `test` to stderr (even under
+///   libtest's output capture) and returns false, so the test passes without proving
+///   anything (on the development hosts);
 /// - kernel absent but one of them is `1`: panics, so the test fails.
 ///
 /// # Panics
@@ -73,9 +75,12 @@ pub fn kernel_or_skip(test: &str) -> bool {
                 ListenError::NoKernelSupport { detail } => detail.clone(),
                 other => other.to_string(),
             };
-            eprintln!(
-                "\n*** SKIPPED: no user_events in this kernel ({detail}) — {test} proved nothing; \
-                 run it in the VM (vm/run.sh) ***\n"
+            // Straight to the stderr handle, not eprintln!: libtest captures the macros'
+            // output of passing tests, and this line must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "*** SKIPPED: no user_events in this kernel ({detail}) — {test} proved nothing; \
+                 run it in the VM (vm/run.sh) ***"
             );
             false
         }
