@@ -133,3 +133,31 @@ fn eventheader_format_is_detected_from_the_format_file() {
         e.to_json()
     );
 }
+
+#[test]
+fn format_event_shorter_than_its_fields_still_gives_valid_json() {
+    let format = PerfEventFormat::parse(true, "user_events", PLAIN_FORMAT).unwrap();
+    let mut e = event("plain_ev", 3u32.to_ne_bytes().to_vec());
+    e.format = Some(Arc::new(format));
+    assert!(
+        e.to_json()
+            .ends_with(r#""fields":{"count":3,"delta":null,"msg":null}}"#),
+        "{}",
+        e.to_json()
+    );
+}
+
+proptest::proptest! {
+    /// Any process may write to a tracepoint: no byte string may make the decoder panic.
+    #[test]
+    fn arbitrary_payloads_never_panic(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..96), cut in 0usize..40) {
+        let mut raw = EventBuilder::new("Ev", 4).struct_begin("s", 2).u32("a", 1).str("b", "xy").build();
+        raw.truncate(raw.len().saturating_sub(cut));
+        raw.extend_from_slice(&tail);
+        let json = event("Prov_L4K1", raw.clone()).to_json();
+        proptest::prop_assert!(json.starts_with('{') && json.ends_with('}'), "{}", json);
+        // Garbage from byte 0 as well.
+        let json = event("Prov_L4K1", tail).to_json();
+        proptest::prop_assert!(json.starts_with('{') && json.ends_with('}'), "{}", json);
+    }
+}

@@ -123,9 +123,18 @@ impl PerfEvent {
             JsonEscapeDisplay::new(field.name()).write_to(out)?;
             out.push_str("\":");
             let value = field.get_field_value_with_data_and_reader(&record, reader);
-            PerfItemValueJsonDisplay::new(&value)
-                .convert_options(CONVERT)
-                .write_to(out)?;
+            let meta = value.metadata();
+            // Out of bounds gives an Invalid value, and arrays of variable-size elements
+            // have no JSON writer (tracepoint_decode debug-asserts): write null.
+            if meta.encoding() == eventheader::FieldEncoding::Invalid
+                || (!meta.is_scalar() && meta.type_size() == 0)
+            {
+                out.push_str("null");
+            } else {
+                PerfItemValueJsonDisplay::new(&value)
+                    .convert_options(CONVERT)
+                    .write_to(out)?;
+            }
         }
         out.push('}');
         Ok(())
