@@ -11,12 +11,12 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::pin::Pin;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::EventBuilder;
 use otel_os_events::listen::{
-    ensure_registered, kernel_or_skip, PerfEvent, PerfSession, SessionOptions, TRACEFS,
+    ensure_registered, kernel_or_skip, ListenError, PerfEvent, PerfSession, SessionOptions, TRACEFS,
 };
 use otel_os_events::sink::eventheader_name_args;
 use tracepoint::{EventDataDescriptor, TracepointState};
@@ -24,6 +24,8 @@ use tracepoint_decode::{EventHeaderEnumeratorContext, EventHeaderEnumeratorState
 
 /// Env var that turns [`zz_child_writer_helper`] into a writer: `<tracepoint>:<n>`.
 const CHILD_ENV: &str = "OTEL_OS_EVENTS_TEST_CHILD_WRITE";
+/// Optional for the child writer: a file to wait for (besides the enable bit) before writing.
+const CHILD_GO_ENV: &str = "OTEL_OS_EVENTS_TEST_CHILD_GO";
 
 /// A tracepoint registered by this test process, like an application would.
 struct Tp {
@@ -60,7 +62,13 @@ impl Tp {
 
 /// The brief's event: name "Ev", level 4, one u32 field "n".
 fn ev(n: u32) -> Vec<u8> {
-    EventBuilder::new("Ev", 4).u32("n", n).build()
+    ev_at(4, n)
+}
+
+/// The same at another level (the decoder insists that the header's level is the one in
+/// the tracepoint name).
+fn ev_at(level: u8, n: u32) -> Vec<u8> {
+    EventBuilder::new("Ev", level).u32("n", n).build()
 }
 
 fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
@@ -105,11 +113,18 @@ fn gettid() -> u32 {
     unsafe { libc::gettid() as u32 }
 }
 
-fn realtime_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
+/// `clock_gettime(CLOCK_MONOTONIC)`, the session's default clock.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a pointer to this live local.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) },
+        0
+    );
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 #[test]
@@ -128,7 +143,7 @@ fn session_reads_eventheader_events_and_drives_the_enable_bit() {
         "opening the perf events sets the writer's enable bit"
     );
 
-    let before = realtime_ns();
+    let before = monotonic_ns();
     for n in 1..=3 {
         assert_eq!(tp.write(&ev(n)), 0);
     }
@@ -139,7 +154,10 @@ fn session_reads_eventheader_events_and_drives_the_enable_bit() {
         assert_eq!(e.tracepoint, name);
         assert_eq!(e.pid, std::process::id());
         assert_eq!(e.tid, gettid());
-        assert!(e.time_ns >= before - 1_000_000_000 && e.time_ns <= realtime_ns() + 1_000_000_000);
+        assert!(
+            e.time_ns >= before && e.time_ns <= monotonic_ns(),
+            "time_ns is CLOCK_MONOTONIC"
+        );
         assert_eq!(
             decode_n(&e.tracepoint, &e.raw),
             ("Ev".to_string(), i as u32 + 1)
@@ -202,6 +220,34 @@ fn start_disabled_then_enable() {
 }
 
 #[test]
+fn non_nmi_safe_clocks_are_rejected_for_tracepoints() {
+    if !kernel_or_skip("non_nmi_safe_clocks_are_rejected_for_tracepoints") {
+        return;
+    }
+    let name = "otelosev_clock_L4K1";
+    let _tp = Tp::register_eventheader(name);
+    for (clock, ok) in [
+        (libc::CLOCK_MONOTONIC, true),
+        (libc::CLOCK_MONOTONIC_RAW, true),
+        (libc::CLOCK_REALTIME, false),
+        (libc::CLOCK_BOOTTIME, false),
+    ] {
+        let opts = SessionOptions {
+            clockid: Some(clock),
+            ..Default::default()
+        };
+        match PerfSession::open(&[name], opts) {
+            Ok(_) => assert!(ok, "clock {clock} accepted"),
+            Err(ListenError::PerfEventOpen { errno, .. }) => {
+                assert!(!ok, "clock {clock}: errno {errno}");
+                assert_eq!(errno, libc::EINVAL);
+            }
+            Err(e) => panic!("clock {clock}: {e}"),
+        }
+    }
+}
+
+#[test]
 fn several_tracepoints_share_one_ring_per_cpu() {
     if !kernel_or_skip("several_tracepoints_share_one_ring_per_cpu") {
         return;
@@ -213,9 +259,9 @@ fn several_tracepoints_share_one_ring_per_cpu() {
     ];
     let tps: Vec<Tp> = names.iter().map(|n| Tp::register_eventheader(n)).collect();
     let mut session = PerfSession::open(&names, SessionOptions::default()).unwrap();
-    for (i, tp) in tps.iter().enumerate() {
+    for (i, (tp, level)) in tps.iter().zip([2, 4, 5]).enumerate() {
         assert!(tp.enabled());
-        assert_eq!(tp.write(&ev(i as u32)), 0);
+        assert_eq!(tp.write(&ev_at(level, i as u32)), 0);
     }
     let got = read_n(&mut session, 3, Duration::from_secs(10));
     let seen: Vec<(&str, u32)> = got
@@ -326,33 +372,68 @@ fn cli() -> Command {
     Command::new(env!("CARGO_BIN_EXE_otel-os-events"))
 }
 
-fn spawn_cli(args: &[&str]) -> Child {
-    cli()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run otel-os-events (in the VM, list it in OTEL_OS_EVENTS_VM_FILES)")
+/// A running `otel-os-events listen` child.
+struct Listener {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    stderr: BufReader<ChildStderr>,
+    stderr_text: String,
 }
 
-/// Reads `n` lines of stdout, then waits for exit; returns (lines, stderr, success).
-fn collect(mut child: Child, n: usize) -> (Vec<String>, String, bool) {
-    let stdout = child.stdout.take().unwrap();
-    let lines: Vec<String> = BufReader::new(stdout)
-        .lines()
-        .take(n)
-        .map(|l| l.unwrap())
-        .collect();
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    (lines, stderr, status.success())
+impl Listener {
+    /// Starts `otel-os-events <args>` and waits for its `listen: ready` line on stderr.
+    ///
+    /// Waiting for the writer's enable bit is not enough: the kernel sets it as soon as the
+    /// first CPU's perf event exists, and an event written meanwhile on a CPU whose perf
+    /// event is not open yet is not recorded.
+    fn start(args: &[&str]) -> Listener {
+        let mut child = cli()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run otel-os-events (in the VM, list it in OTEL_OS_EVENTS_VM_FILES)");
+        let mut l = Listener {
+            stdout: BufReader::new(child.stdout.take().unwrap()),
+            stderr: BufReader::new(child.stderr.take().unwrap()),
+            child,
+            stderr_text: String::new(),
+        };
+        loop {
+            let mut line = String::new();
+            l.stderr.read_line(&mut line).unwrap();
+            l.stderr_text.push_str(&line);
+            if line.is_empty() {
+                panic!("listener exited before ready: {}", l.stderr_text);
+            }
+            if line.starts_with("listen: ready") {
+                return l;
+            }
+        }
+    }
+
+    /// The next stdout line ("" at EOF).
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        line
+    }
+
+    /// Reads up to `n` stdout lines, then waits for exit: (lines, all of stderr, success).
+    fn finish(mut self, n: usize) -> (Vec<String>, String, bool) {
+        let mut lines = Vec::new();
+        while lines.len() < n {
+            let line = self.line();
+            if line.is_empty() {
+                break;
+            }
+            lines.push(line.trim_end().to_string());
+        }
+        let status = self.child.wait().unwrap();
+        self.stderr.read_to_string(&mut self.stderr_text).unwrap();
+        (lines, self.stderr_text, status.success())
+    }
 }
 
 /// The number after `"key":` in a JSON line.
@@ -377,7 +458,7 @@ fn cli_listen_tracepoint_count_prints_json_lines() {
     }
     let name = "otelosev_cli_L4K1";
     let tp = Tp::register_eventheader(name);
-    let child = spawn_cli(&[
+    let listener = Listener::start(&[
         "listen",
         "--tracepoint",
         name,
@@ -386,15 +467,11 @@ fn cli_listen_tracepoint_count_prints_json_lines() {
         "--timeout",
         "60",
     ]);
-    wait_until(
-        "the listener to open its perf events",
-        Duration::from_secs(20),
-        || tp.enabled(),
-    );
+    assert!(tp.enabled());
     for n in [10, 20, 30] {
         assert_eq!(tp.write(&ev(n)), 0);
     }
-    let (lines, stderr, ok) = collect(child, 3);
+    let (lines, stderr, ok) = listener.finish(3);
     assert!(ok, "listener failed: {stderr}");
     assert_eq!(lines.len(), 3, "{lines:?} {stderr}");
     let mut values: Vec<(u64, u64)> = lines
@@ -417,6 +494,74 @@ fn cli_listen_tracepoint_count_prints_json_lines() {
     });
 }
 
+/// Runs [`zz_child_writer_helper`] as a separate "application" process that registers
+/// `name`, waits for a listener, writes `ev(n)` and exits.
+fn spawn_child_writer(name: &str, n: u32) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "zz_child_writer_helper",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, format!("{name}:{n}"))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    cmd
+}
+
+/// Waits for a [`spawn_child_writer`] child; returns the pid it reported.
+fn finish_child_writer(child: Child, n: u32) -> u32 {
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "writer {n}: {text}");
+    text.split("child-writer-pid=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("writer {n} did not report: {text}"))
+        .parse()
+        .unwrap()
+}
+
+fn run_child_writer(name: &str, n: u32) -> u32 {
+    finish_child_writer(spawn_child_writer(name, n).spawn().unwrap(), n)
+}
+
+#[test]
+fn session_keeps_an_app_registered_event_alive_across_app_restarts() {
+    if !kernel_or_skip("session_keeps_an_app_registered_event_alive_across_app_restarts") {
+        return;
+    }
+    // Here the application registers the event, not the listener: the perf events alone
+    // must keep it from being deleted when the application exits.
+    let name = "otelosev_apprestart_L4K1";
+    let dir = format!("{TRACEFS}/events/user_events/{name}");
+    let go = format!("/tmp/{name}.go");
+    let _ = std::fs::remove_file(&go);
+    let first = spawn_child_writer(name, 1)
+        .env(CHILD_GO_ENV, &go)
+        .spawn()
+        .unwrap(); // registers, then waits for a listener and for `go`
+    wait_until("the app to register", Duration::from_secs(20), || {
+        std::path::Path::new(&dir).exists()
+    });
+    let mut session = PerfSession::open(&[name], SessionOptions::default()).unwrap();
+    std::fs::write(&go, b"").unwrap(); // every CPU samples now
+    let pid1 = finish_child_writer(first, 1);
+    assert!(
+        std::path::Path::new(&dir).exists(),
+        "kept by the perf events"
+    );
+    let pid2 = run_child_writer(name, 2);
+    let got = read_n(&mut session, 2, Duration::from_secs(10));
+    let seen: Vec<(u32, u32)> = got
+        .iter()
+        .map(|e| (e.pid, decode_n(name, &e.raw).1))
+        .collect();
+    assert_eq!(seen, [(pid1, 1), (pid2, 2)]);
+}
+
 #[test]
 fn cli_starts_before_the_app_and_survives_its_restart() {
     if !kernel_or_skip("cli_starts_before_the_app_and_survives_its_restart") {
@@ -429,7 +574,7 @@ fn cli_starts_before_the_app_and_survives_its_restart() {
         !std::path::Path::new(&dir).exists(),
         "nobody registered it yet"
     );
-    let child = spawn_cli(&[
+    let listener = Listener::start(&[
         "listen",
         provider,
         "--level",
@@ -439,41 +584,21 @@ fn cli_starts_before_the_app_and_survives_its_restart() {
         "--timeout",
         "120",
     ]);
-    wait_until(
-        "the listener to register the tracepoint",
-        Duration::from_secs(20),
-        || std::path::Path::new(&dir).exists(),
+    assert!(
+        std::path::Path::new(&dir).exists(),
+        "the listener registered it"
     );
     // Two application runs, each a separate process that registers, writes once, exits.
     let mut writer_pids = Vec::new();
     for n in [1, 2] {
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "zz_child_writer_helper",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, format!("{name}:{n}"))
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "writer {n}: {text}");
-        let pid: u32 = text
-            .lines()
-            .find_map(|l| l.strip_prefix("child-writer-pid="))
-            .unwrap_or_else(|| panic!("writer {n} did not report: {text}"))
-            .trim()
-            .parse()
-            .unwrap();
+        let pid = run_child_writer(name, n);
         writer_pids.push(u64::from(pid));
         assert!(
             std::path::Path::new(&dir).exists(),
             "still registered after the app exit"
         );
     }
-    let (lines, stderr, ok) = collect(child, 2);
+    let (lines, stderr, ok) = listener.finish(2);
     assert!(ok, "listener failed: {stderr}");
     assert_eq!(lines.len(), 2, "{lines:?} {stderr}");
     assert_eq!(
@@ -499,26 +624,16 @@ fn cli_exits_cleanly_on_sigint_and_sigterm() {
         (libc::SIGTERM, "otelosev_sigterm_L4K1"),
     ] {
         let tp = Tp::register_eventheader(name);
-        let mut child = spawn_cli(&["listen", "--tracepoint", name, "--timeout", "60"]);
-        wait_until("the listener to open", Duration::from_secs(20), || {
-            tp.enabled()
-        });
+        let mut listener = Listener::start(&["listen", "--tracepoint", name, "--timeout", "60"]);
         assert_eq!(tp.write(&ev(5)), 0);
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
+        let line = listener.line();
         assert_eq!(json_u64(&line, "n"), 5, "{line}");
         // SAFETY: kill has no memory-safety preconditions; the pid is our live child.
-        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
-        let status = child.wait().unwrap();
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        assert!(status.success(), "signal {signal}: {status:?} {stderr}");
+        let pid = listener.child.id() as libc::pid_t;
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let (rest, stderr, ok) = listener.finish(usize::MAX);
+        assert!(rest.is_empty(), "{rest:?}");
+        assert!(ok, "signal {signal}: {stderr}");
         assert!(stderr.contains("listen: 1 events, 0 lost"), "{stderr}");
         wait_until("the enable bit to clear", Duration::from_secs(5), || {
             !tp.enabled()
@@ -553,6 +668,11 @@ fn zz_child_writer_helper() {
     let (name, n) = spec.rsplit_once(':').unwrap();
     let tp = Tp::register_eventheader(name);
     wait_until("a listener", Duration::from_secs(20), || tp.enabled());
+    if let Ok(go) = std::env::var(CHILD_GO_ENV) {
+        wait_until("the go file", Duration::from_secs(20), || {
+            std::path::Path::new(&go).exists()
+        });
+    }
     assert_eq!(tp.write(&ev(n.parse().unwrap())), 0);
     println!("child-writer-pid={}", std::process::id());
 }

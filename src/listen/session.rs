@@ -25,8 +25,12 @@ pub struct SessionOptions {
     /// half the ring is full instead, which costs fewer wakeups but delays events until
     /// [`PerfSession::read`] times out.
     pub wakeup_events: u32,
-    /// Clock for [`PerfEvent::time_ns`]: `Some(clockid)` (default `CLOCK_REALTIME`, so times
-    /// are nanoseconds since the Unix epoch) or `None` for perf's own local clock.
+    /// Clock for [`PerfEvent::time_ns`]: `Some(clockid)` or `None` for perf's own local
+    /// clock. Default `CLOCK_MONOTONIC`, comparable with `clock_gettime(CLOCK_MONOTONIC)` in
+    /// the writer. Only the NMI-safe clocks `CLOCK_MONOTONIC` and `CLOCK_MONOTONIC_RAW` work
+    /// for tracepoints: the kernel rejects `CLOCK_REALTIME`, `CLOCK_BOOTTIME` and `CLOCK_TAI`
+    /// with `EINVAL` (seen on 6.12), because the tracepoint PMU does not declare itself
+    /// NMI-free.
     pub clockid: Option<libc::clockid_t>,
     /// Open the events disabled; [`PerfSession::enable`] starts them. (The kernel sets the
     /// writers' user_events enable bit on open either way.) Default false.
@@ -40,7 +44,7 @@ impl Default for SessionOptions {
         SessionOptions {
             ring_data_pages: 16,
             wakeup_events: 1,
-            clockid: Some(libc::CLOCK_REALTIME),
+            clockid: Some(libc::CLOCK_MONOTONIC),
             start_disabled: false,
             tracefs: PathBuf::from(TRACEFS),
         }
@@ -173,7 +177,12 @@ impl PerfSession {
     /// ring per CPU.
     ///
     /// The tracepoints must exist already (see [`ensure_registered`](super::ensure_registered)
-    /// for EventHeader tracepoints). Needs root, `CAP_PERFMON`, or a permissive
+    /// for EventHeader tracepoints).
+    ///
+    /// Every CPU samples once this returns. Writers see their enable bit set earlier, as soon
+    /// as the first CPU's event is open: an event written in that window on a CPU not open
+    /// yet is not recorded. (A writer cannot tell when a session is fully open; a caller
+    /// that coordinates with writers should signal them after `open` returns.) Needs root, `CAP_PERFMON`, or a permissive
     /// `perf_event_paranoid` for system-wide tracepoint sampling.
     pub fn open(tracepoints: &[&str], options: SessionOptions) -> Result<PerfSession, ListenError> {
         if tracepoints.is_empty() {
