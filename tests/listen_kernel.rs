@@ -108,6 +108,17 @@ fn decode_n(tracepoint: &str, raw: &[u8]) -> (String, u32) {
     (name, n)
 }
 
+fn pin_this_thread_to_cpu(cpu: usize) {
+    // SAFETY: cpu_set_t is plain data (all-zero is the empty set); CPU_SET writes inside
+    // it; sched_setaffinity reads `size_of::<cpu_set_t>()` bytes from the live local.
+    let ret = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    assert_eq!(ret, 0, "sched_setaffinity");
+}
+
 fn gettid() -> u32 {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::gettid() as u32 }
@@ -283,6 +294,9 @@ fn full_ring_counts_lost_samples_exactly() {
         ..Default::default()
     };
     let mut session = PerfSession::open(&[name], opts).unwrap();
+    // Stay on one CPU: the kernel reports a ring's losses with that ring's next record, so
+    // the final write below must land in the same ring as the ones that overflowed it.
+    pin_this_thread_to_cpu(0);
     const N: u32 = 500;
     for n in 0..N {
         assert_eq!(tp.write(&ev(n)), 0);
