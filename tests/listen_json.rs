@@ -147,7 +147,70 @@ fn format_event_shorter_than_its_fields_still_gives_valid_json() {
     );
 }
 
+#[test]
+fn metadata_the_decoder_would_assert_on_is_an_error_not_a_panic() {
+    // Field "a" with encoding 0x67 (value8 with both array flags): reserved.
+    let mut raw = vec![common::header_flags(), 0, 0, 0, 0, 0, 0, 4];
+    let meta = b"Ev\0a\0\x67";
+    raw.extend_from_slice(&(meta.len() as u16).to_ne_bytes());
+    raw.extend_from_slice(&1u16.to_ne_bytes());
+    raw.extend_from_slice(meta);
+    raw.extend_from_slice(&[0; 11]);
+    let json = event("Prov_L4K1", raw).to_json();
+    assert!(json.contains(r#""decode_error":"NotSupported"#), "{json}");
+
+    // A struct with 0 fields (format byte 0) and one without a format byte at all.
+    for meta in [&b"Ev\0s\0\x81\x00"[..], b"Ev\0s\0\x01"] {
+        let mut raw = vec![common::header_flags(), 0, 0, 0, 0, 0, 0, 4];
+        raw.extend_from_slice(&(meta.len() as u16).to_ne_bytes());
+        raw.extend_from_slice(&1u16.to_ne_bytes());
+        raw.extend_from_slice(meta);
+        let json = event("Prov_L4K1", raw).to_json();
+        assert!(json.contains(r#""decode_error":"InvalidData"#), "{json}");
+    }
+}
+
 proptest::proptest! {
+    /// Field definitions with random encoding, format, tag/count bytes (structs, arrays,
+    /// strings, nesting...) over random data.
+    #[test]
+    fn arbitrary_field_definitions_never_panic(
+        fields in proptest::collection::vec(proptest::array::uniform4(proptest::num::u8::ANY), 0..8),
+        data in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        big_endian in proptest::bool::ANY,
+    ) {
+        let mut meta = b"E\0".to_vec();
+        for f in &fields {
+            meta.extend_from_slice(b"f\0");
+            meta.extend_from_slice(f);
+        }
+        // Either byte order: flag 2 (little endian) set or not, sizes written to match.
+        let flags = if big_endian { 5 } else { 7 };
+        let u16_bytes = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut raw = vec![flags, 0, 0, 0, 0, 0, 0, 4];
+        raw.extend_from_slice(&u16_bytes(meta.len() as u16));
+        raw.extend_from_slice(&u16_bytes(1));
+        raw.extend_from_slice(&meta);
+        raw.extend_from_slice(&data);
+        let json = event("Prov_L4K1", raw).to_json();
+        proptest::prop_assert!(json.starts_with('{') && json.ends_with('}'), "{}", json);
+    }
+
+    /// Random metadata and data behind a valid header and metadata block header.
+    #[test]
+    fn arbitrary_metadata_never_panics(
+        meta in proptest::collection::vec(proptest::num::u8::ANY, 0..48),
+        data in proptest::collection::vec(proptest::num::u8::ANY, 0..48),
+    ) {
+        let mut raw = vec![common::header_flags(), 0, 0, 0, 0, 0, 0, 4];
+        raw.extend_from_slice(&(meta.len() as u16).to_ne_bytes());
+        raw.extend_from_slice(&1u16.to_ne_bytes());
+        raw.extend_from_slice(&meta);
+        raw.extend_from_slice(&data);
+        let json = event("Prov_L4K1", raw).to_json();
+        proptest::prop_assert!(json.starts_with('{') && json.ends_with('}'), "{}", json);
+    }
+
     /// Any process may write to a tracepoint: no byte string may make the decoder panic.
     #[test]
     fn arbitrary_payloads_never_panic(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..96), cut in 0usize..40) {

@@ -77,6 +77,9 @@ impl PerfEvent {
     }
 
     fn write_eventheader(&self, out: &mut String) -> std::fmt::Result {
+        if let Some(problem) = metadata_the_decoder_asserts_on(&self.raw) {
+            return self.write_decode_error(out, problem);
+        }
         let mut ctx = EventHeaderEnumeratorContext::new();
         let mut e = match ctx.enumerate_with_name_and_data(
             &self.tracepoint,
@@ -150,4 +153,70 @@ impl PerfEvent {
         out.push('"');
         Ok(())
     }
+}
+
+/// Finds field metadata in `raw` that tracepoint_decode 0.5 debug-asserts on instead of
+/// reporting as an error, which would be a panic in debug builds on bytes that any process
+/// may write. Such events are reported as undecodable up front:
+///
+/// - an encoding byte with both array flags (`0x20 | 0x40`), a reserved value;
+/// - a struct (encoding 1) whose field count (its format byte) is 0 or missing.
+///
+/// Truncated metadata returns None and is left to the enumerator, which reports it.
+fn metadata_the_decoder_asserts_on(raw: &[u8]) -> Option<&'static str> {
+    const EXTENSION: u8 = 4;
+    const LITTLE_ENDIAN: u8 = 2;
+    const KIND_METADATA: u16 = 1;
+    const KIND_CHAIN: u16 = 0x8000;
+    let flags = *raw.first()?;
+    if raw.len() < 8 || flags & EXTENSION == 0 {
+        return None;
+    }
+    let u16_at = |i: usize| -> Option<u16> {
+        let two: [u8; 2] = raw.get(i..i + 2)?.try_into().ok()?;
+        Some(if flags & LITTLE_ENDIAN != 0 {
+            u16::from_le_bytes(two)
+        } else {
+            u16::from_be_bytes(two)
+        })
+    };
+    // Find the metadata block among the extension blocks.
+    let mut pos = 8;
+    let meta = loop {
+        let (size, kind) = (u16_at(pos)? as usize, u16_at(pos + 2)?);
+        let block = raw.get(pos + 4..pos + 4 + size)?;
+        if kind & !KIND_CHAIN == KIND_METADATA {
+            break block;
+        }
+        if kind & KIND_CHAIN == 0 {
+            return None;
+        }
+        pos += 4 + size;
+    };
+    // Event name, then per field: name, encoding, [format, [tag]], [constant count].
+    let skip_name = |i: usize| Some(i + meta.get(i..)?.iter().position(|&b| b == 0)? + 1);
+    let mut i = skip_name(0)?;
+    while i < meta.len() {
+        i = skip_name(i)?;
+        let encoding = *meta.get(i)?;
+        i += 1;
+        if encoding & 0x60 == 0x60 {
+            return Some("NotSupported (reserved array encoding 0x60)");
+        }
+        let mut format = 0;
+        if encoding & 0x80 != 0 {
+            format = *meta.get(i)?;
+            i += 1;
+            if format & 0x80 != 0 {
+                i += 2; // tag
+            }
+        }
+        if encoding & 0x1f == 1 && format & 0x7f == 0 {
+            return Some("InvalidData (struct with no fields)");
+        }
+        if encoding & 0x20 != 0 {
+            i += 2; // constant array length
+        }
+    }
+    None
 }
