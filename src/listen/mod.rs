@@ -1,1 +1,41 @@
-//! Reads user_events tracepoints the way a local agent does (perf ring buffers). Written by the `listen` work.
+//! A local agent's side of user_events: read tracepoints the way a real agent does, through
+//! perf ring buffers, and decode them (compiled with feature `cli`).
+//!
+//! - [`PerfSession`] opens a `PERF_TYPE_TRACEPOINT` event per tracepoint and online CPU
+//!   (`perf_event_open`, pid -1), maps one ring per CPU and hands out [`PerfEvent`]s.
+//! - [`PerfEvent::to_json`] decodes an event (EventHeader or tracefs-format) to one JSON line.
+//! - [`ensure_registered`] registers a missing EventHeader tracepoint so a listener can start
+//!   before the application that writes it.
+//! - [`kernel_support`] / [`kernel_or_skip`] tell whether this kernel has user_events + perf;
+//!   every test that needs the real kernel calls [`kernel_or_skip`] first.
+//!
+//! Opening a session sets the writers' user_events enable bits (the kernel does it as soon
+//! as a perf event exists on the tracepoint); dropping it clears them.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use otel_os_events::listen::{ensure_registered, PerfSession, SessionOptions};
+//!
+//! let _keep = ensure_registered("myprovider_L4K1")?;
+//! let mut session = PerfSession::open(&["myprovider_L4K1"], SessionOptions::default())?;
+//! session.read(Duration::from_secs(1), |event| println!("{}", event.to_json()))?;
+//! # Ok::<(), otel_os_events::listen::ListenError>(())
+//! ```
+
+mod error;
+mod json;
+mod names;
+mod perf;
+mod register;
+mod ring;
+mod session;
+mod support;
+
+pub use error::ListenError;
+pub use names::{
+    eventheader_tracepoint_name, split_tracepoint, validate_eventheader_tracepoint_name,
+    validate_provider_name, MAX_TRACEPOINT_NAME_LEN, USER_EVENTS_SYSTEM,
+};
+pub use register::{ensure_registered, RegisteredTracepoint};
+pub use session::{PerfEvent, PerfSession, SessionOptions};
+pub use support::{kernel_or_skip, kernel_support, ENV_IN_VM, ENV_REQUIRE_KERNEL, TRACEFS};

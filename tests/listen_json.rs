@@ -1,0 +1,226 @@
+//! `PerfEvent::to_json` on events built by hand from the EventHeader spec (no kernel needed).
+
+#[path = "listen_common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+
+use common::EventBuilder;
+use otel_os_events::listen::PerfEvent;
+use tracepoint_decode::PerfEventFormat;
+
+fn event(tracepoint: &str, raw: Vec<u8>) -> PerfEvent {
+    PerfEvent {
+        tracepoint: tracepoint.to_string(),
+        time_ns: 1_700_000_000_123_456_789,
+        pid: 42,
+        tid: 43,
+        cpu: 1,
+        raw,
+        format: None,
+    }
+}
+
+#[test]
+fn the_brief_event_bytes_are_what_the_builder_makes() {
+    // flags 7, version 0, id 0, tag 0, opcode 0, level 4; block {size 7, kind 1};
+    // "Ev\0" "n\0" 0x84 0x01; data u32 5.
+    let mut expected = vec![7u8, 0, 0, 0, 0, 0, 0, 4, 7, 0, 1, 0];
+    expected.extend_from_slice(b"Ev\0n\0\x84\x01");
+    expected.extend_from_slice(&5u32.to_le_bytes());
+    if cfg!(all(target_pointer_width = "64", target_endian = "little")) {
+        assert_eq!(EventBuilder::new("Ev", 4).u32("n", 5).build(), expected);
+    }
+}
+
+#[test]
+fn eventheader_event_to_json() {
+    let raw = EventBuilder::new("Ev", 4).u32("n", 5).build();
+    assert_eq!(
+        event("Prov_L4K1", raw).to_json(),
+        r#"{"tracepoint":"Prov_L4K1","time_ns":1700000000123456789,"pid":42,"tid":43,"cpu":1,"provider":"Prov","event":"Ev","level":4,"keyword":"0x1","fields":{"n":5}}"#
+    );
+}
+
+#[test]
+fn trailing_zero_padding_is_ignored_by_the_decoder() {
+    let mut raw = EventBuilder::new("Ev", 4).u32("n", 5).build();
+    let plain = event("Prov_L4K1", raw.clone()).to_json();
+    raw.extend_from_slice(&[0; 7]);
+    assert_eq!(event("Prov_L4K1", raw).to_json(), plain);
+}
+
+#[test]
+fn nested_structs_are_objects_and_strings_are_escaped() {
+    let raw = EventBuilder::new("Log", 2)
+        .id(7)
+        .u32("__csver__", 0x400)
+        .struct_begin("PartA", 2)
+        .str("time", "2026-01-01T00:00:00Z")
+        .struct_begin("inner", 1)
+        .i32("x", -3)
+        .str("body", "say \"hi\"\n")
+        .build();
+    assert_eq!(
+        event("My_Prov_L2Kff", raw).to_json(),
+        concat!(
+            r#"{"tracepoint":"My_Prov_L2Kff","time_ns":1700000000123456789,"pid":42,"tid":43,"cpu":1,"#,
+            r#""provider":"My_Prov","event":"Log","id":7,"level":2,"keyword":"0xFF","#,
+            r#""fields":{"__csver__":1024,"PartA":{"time":"2026-01-01T00:00:00Z","inner":{"x":-3}},"body":"say \"hi\"\n"}}"#
+        )
+    );
+}
+
+#[test]
+fn undecodable_event_reports_error_and_hex() {
+    let json = event("Prov_L4K1", vec![7, 0, 0]).to_json();
+    assert_eq!(
+        json,
+        r#"{"tracepoint":"Prov_L4K1","time_ns":1700000000123456789,"pid":42,"tid":43,"cpu":1,"decode_error":"InvalidParameter","raw_hex":"070000"}"#
+    );
+    // Metadata that runs past its block: the enumerator errors part-way.
+    let mut raw = EventBuilder::new("Ev", 4).u32("n", 5).build();
+    raw.truncate(raw.len() - 2); // data cut short
+    let json = event("Prov_L4K1", raw).to_json();
+    assert!(json.contains(r#""decode_error":"#), "{json}");
+}
+
+const PLAIN_FORMAT: &str = "name: plain_ev
+ID: 1234
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:u32 count;\toffset:8;\tsize:4;\tsigned:0;
+\tfield:s32 delta;\toffset:12;\tsize:4;\tsigned:1;
+\tfield:char msg[8];\toffset:16;\tsize:8;\tsigned:0;
+
+print fmt: \"count=%u\", REC->count
+";
+
+#[test]
+fn format_event_to_json() {
+    let format = PerfEventFormat::parse(true, "user_events", PLAIN_FORMAT).unwrap();
+    assert_eq!(format.common_fields_size(), 8);
+    let mut raw = Vec::new();
+    raw.extend_from_slice(&9u32.to_ne_bytes());
+    raw.extend_from_slice(&(-2i32).to_ne_bytes());
+    raw.extend_from_slice(b"hi\0\0\0\0\0\0");
+    let mut e = event("plain_ev", raw);
+    e.format = Some(Arc::new(format));
+    assert_eq!(
+        e.to_json(),
+        r#"{"tracepoint":"plain_ev","time_ns":1700000000123456789,"pid":42,"tid":43,"cpu":1,"fields":{"count":9,"delta":-2,"msg":"hi"}}"#
+    );
+}
+
+#[test]
+fn eventheader_format_is_detected_from_the_format_file() {
+    let text = PLAIN_FORMAT
+        .replace("name: plain_ev", "name: Prov_L4K1")
+        .replace(
+            "\tfield:u32 count;\toffset:8;\tsize:4;\tsigned:0;\n\tfield:s32 delta;\toffset:12;\tsize:4;\tsigned:1;\n\tfield:char msg[8];\toffset:16;\tsize:8;\tsigned:0;",
+            "\tfield:u8 eventheader_flags;\toffset:8;\tsize:1;\tsigned:0;",
+        );
+    let format = PerfEventFormat::parse(true, "user_events", &text).unwrap();
+    let mut e = event("Prov_L4K1", EventBuilder::new("Ev", 4).u32("n", 5).build());
+    e.format = Some(Arc::new(format));
+    assert!(
+        e.to_json().ends_with(r#""fields":{"n":5}}"#),
+        "{}",
+        e.to_json()
+    );
+}
+
+#[test]
+fn format_event_shorter_than_its_fields_still_gives_valid_json() {
+    let format = PerfEventFormat::parse(true, "user_events", PLAIN_FORMAT).unwrap();
+    let mut e = event("plain_ev", 3u32.to_ne_bytes().to_vec());
+    e.format = Some(Arc::new(format));
+    assert!(
+        e.to_json()
+            .ends_with(r#""fields":{"count":3,"delta":null,"msg":null}}"#),
+        "{}",
+        e.to_json()
+    );
+}
+
+#[test]
+fn metadata_the_decoder_would_assert_on_is_an_error_not_a_panic() {
+    // Field "a" with encoding 0x67 (value8 with both array flags): reserved.
+    let mut raw = vec![common::header_flags(), 0, 0, 0, 0, 0, 0, 4];
+    let meta = b"Ev\0a\0\x67";
+    raw.extend_from_slice(&(meta.len() as u16).to_ne_bytes());
+    raw.extend_from_slice(&1u16.to_ne_bytes());
+    raw.extend_from_slice(meta);
+    raw.extend_from_slice(&[0; 11]);
+    let json = event("Prov_L4K1", raw).to_json();
+    assert!(json.contains(r#""decode_error":"NotSupported"#), "{json}");
+
+    // A struct with 0 fields (format byte 0) and one without a format byte at all.
+    for meta in [&b"Ev\0s\0\x81\x00"[..], b"Ev\0s\0\x01"] {
+        let mut raw = vec![common::header_flags(), 0, 0, 0, 0, 0, 0, 4];
+        raw.extend_from_slice(&(meta.len() as u16).to_ne_bytes());
+        raw.extend_from_slice(&1u16.to_ne_bytes());
+        raw.extend_from_slice(meta);
+        let json = event("Prov_L4K1", raw).to_json();
+        assert!(json.contains(r#""decode_error":"InvalidData"#), "{json}");
+    }
+}
+
+proptest::proptest! {
+    /// Field definitions with random encoding, format, tag/count bytes (structs, arrays,
+    /// strings, nesting...) over random data.
+    #[test]
+    fn arbitrary_field_definitions_never_panic(
+        fields in proptest::collection::vec(proptest::array::uniform4(proptest::num::u8::ANY), 0..8),
+        data in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        big_endian in proptest::bool::ANY,
+    ) {
+        let mut meta = b"E\0".to_vec();
+        for f in &fields {
+            meta.extend_from_slice(b"f\0");
+            meta.extend_from_slice(f);
+        }
+        // Either byte order: flag 2 (little endian) set or not, sizes written to match.
+        let flags = if big_endian { 5 } else { 7 };
+        let u16_bytes = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut raw = vec![flags, 0, 0, 0, 0, 0, 0, 4];
+        raw.extend_from_slice(&u16_bytes(meta.len() as u16));
+        raw.extend_from_slice(&u16_bytes(1));
+        raw.extend_from_slice(&meta);
+        raw.extend_from_slice(&data);
+        let json = event("Prov_L4K1", raw).to_json();
+        proptest::prop_assert!(json.starts_with('{') && json.ends_with('}'), "{}", json);
+    }
+
+    /// Random metadata and data behind a valid header and metadata block header.
+    #[test]
+    fn arbitrary_metadata_never_panics(
+        meta in proptest::collection::vec(proptest::num::u8::ANY, 0..48),
+        data in proptest::collection::vec(proptest::num::u8::ANY, 0..48),
+    ) {
+        let mut raw = vec![common::header_flags(), 0, 0, 0, 0, 0, 0, 4];
+        raw.extend_from_slice(&(meta.len() as u16).to_ne_bytes());
+        raw.extend_from_slice(&1u16.to_ne_bytes());
+        raw.extend_from_slice(&meta);
+        raw.extend_from_slice(&data);
+        let json = event("Prov_L4K1", raw).to_json();
+        proptest::prop_assert!(json.starts_with('{') && json.ends_with('}'), "{}", json);
+    }
+
+    /// Any process may write to a tracepoint: no byte string may make the decoder panic.
+    #[test]
+    fn arbitrary_payloads_never_panic(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..96), cut in 0usize..40) {
+        let mut raw = EventBuilder::new("Ev", 4).struct_begin("s", 2).u32("a", 1).str("b", "xy").build();
+        raw.truncate(raw.len().saturating_sub(cut));
+        raw.extend_from_slice(&tail);
+        let json = event("Prov_L4K1", raw.clone()).to_json();
+        proptest::prop_assert!(json.starts_with('{') && json.ends_with('}'), "{}", json);
+        // Garbage from byte 0 as well.
+        let json = event("Prov_L4K1", tail).to_json();
+        proptest::prop_assert!(json.starts_with('{') && json.ends_with('}'), "{}", json);
+    }
+}
