@@ -142,7 +142,7 @@ fn ftrace_sees_the_events() {
     let trace = tracefs_read("trace");
     let line = trace.lines().find(|l| l.contains("kt_ftrace_L3K1:")).unwrap_or_else(|| panic!("not in trace:\n{trace}"));
     // ftrace prints the declared fields: the EventHeader header of our event.
-    assert!(line.contains("eventheader_flags=7") && line.contains("level=3"), "{line}");
+    assert!(line.contains("eventheader_flags=(7)") && line.contains("level=(3)"), "{line}");
     assert_eq!(processor.stats().written, 1);
 }
 

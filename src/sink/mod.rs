@@ -14,6 +14,7 @@ pub(crate) mod user_events;
 pub use capture::{CaptureSink, CapturedEvent};
 pub use status::{TracepointStatus, TracepointStatusEntry};
 pub(crate) use tracepoint::Tracepoint;
+pub use user_events::{eventheader_name_args, EVENTHEADER_FIELDS};
 
 /// Where a processor writes its events. Chosen in the builder; the default is user_events.
 #[derive(Clone, Debug, Default)]

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The main job: boots the user_events kernel, starts `otel-os-events listen myprovider`, runs
+# the example application (examples/tracing_logs.rs, which logs through `tracing`), and shows
+# the events `listen` read back from the kernel, one JSON object per line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+say() { printf 'demo: %s\n' "$*" >&2; }
+
+# A shell for the guest, to run two programs side by side.
+if [[ ! -x /bin/busybox ]]; then
+    say "installing busybox-static (a shell for the guest)"
+    apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+    ((EUID == 0)) || apt=(sudo "${apt[@]}")
+    "${apt[@]}" update -qq
+    "${apt[@]}" install -y -qq --no-install-recommends --no-upgrade busybox-static >/dev/null
+fi
+
+say "building the kernel if it is not cached (about 7 minutes the first time)"
+vm/build-kernel.sh >/dev/null
+
+say "building otel-os-events (listen) and the example application"
+cargo build --quiet --features cli --bin otel-os-events --example tracing_logs
+listen="$root/target/debug/otel-os-events"
+app="$root/target/debug/examples/tracing_logs"
+
+say "booting the VM: listen starts first, then the application logs 6 records"
+export OTEL_OS_EVENTS_VM_FILES="$listen:$app"
+bb=/bin/busybox
+vm/run.sh "$bb" sh -c "
+    $listen listen myprovider --count 6 --timeout 60 &
+    # Wait until listen has registered the tracepoints and attached its perf session.
+    until $bb grep -q 'myprovider_L5K1 # Used by perf' /sys/kernel/tracing/user_events_status 2>/dev/null; do
+        $bb sleep 0.1
+    done
+    $app myprovider
+    wait
+"
