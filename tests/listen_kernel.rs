@@ -131,10 +131,8 @@ fn monotonic_ns() -> u64 {
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes one timespec through a pointer to this live local.
-    assert_eq!(
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) },
-        0
-    );
+    let ret = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    assert_eq!(ret, 0);
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
@@ -642,9 +640,10 @@ fn cli_exits_cleanly_on_sigint_and_sigterm() {
         assert_eq!(tp.write(&ev(5)), 0);
         let line = listener.line();
         assert_eq!(json_u64(&line, "n"), 5, "{line}");
-        // SAFETY: kill has no memory-safety preconditions; the pid is our live child.
         let pid = listener.child.id() as libc::pid_t;
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        // SAFETY: kill has no memory-safety preconditions; the pid is our live child.
+        let ret = unsafe { libc::kill(pid, signal) };
+        assert_eq!(ret, 0);
         let (rest, stderr, ok) = listener.finish(usize::MAX);
         assert!(rest.is_empty(), "{rest:?}");
         assert!(ok, "signal {signal}: {stderr}");

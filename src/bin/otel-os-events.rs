@@ -14,8 +14,7 @@ use otel_os_events::listen::{
     SessionOptions, USER_EVENTS_SYSTEM,
 };
 
-const USAGE: &str = "\
-usage: otel-os-events listen <provider> [--level N] [--keyword K] [options]
+const USAGE: &str = r#"usage: otel-os-events listen <provider> [--level N] [--keyword K] [options]
        otel-os-events listen --tracepoint <name>... [options]
 
 Reads user_events tracepoints through perf, one ring per CPU, and prints each event as one
@@ -31,8 +30,12 @@ listen may start before the application; they stay registered until listen exits
   --ring-pages N      data pages per CPU ring, a power of two (default 16)
   -h, --help          this text
 
+Each line: {"tracepoint":..,"time_ns":..,"pid":..,"tid":..,"cpu":.., then for EventHeader
+events "provider", "event", "level", "keyword", .. and "fields":{..}}. time_ns is
+CLOCK_MONOTONIC (the kernel refuses CLOCK_REALTIME for tracepoint samples).
+
 Stops on SIGINT/SIGTERM and prints `listen: <n> events, <m> lost` to stderr.
-Needs root or CAP_PERFMON (system-wide tracepoint sampling).";
+Needs root or CAP_PERFMON (system-wide tracepoint sampling)."#;
 
 /// What `listen` was asked to do.
 #[derive(Debug, Clone, PartialEq)]
