@@ -5,7 +5,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::record;
 use opentelemetry::logs::{AnyValue, Severity};
@@ -27,19 +27,50 @@ fn listen_prints_what_the_processor_wrote() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn otel-os-events listen");
+    // Wait for "listen: ready": only then is its perf event open on every CPU (the kernel
+    // sets our enable bit as soon as the first CPU's event opens).
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.starts_with("listen: ready") {
+                let _ = ready_tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("listen never became ready");
     let processor = Processor::builder("kt_cli").build().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !(processor.event_enabled(Severity::Error, "t", None) && processor.event_enabled(Severity::Info, "t", None)) {
-        assert!(Instant::now() < deadline, "listen never attached");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        processor.event_enabled(Severity::Error, "t", None)
+            && processor.event_enabled(Severity::Info, "t", None)
+    );
     let provider = SdkLoggerProvider::builder().build();
     let scope = InstrumentationScope::default();
-    for (i, severity) in [Severity::Error, Severity::Info, Severity::Info].into_iter().enumerate() {
-        let mut r = record(&provider, Some(severity), Some(AnyValue::String(format!("message {i}").into())), vec![
-            ("n", AnyValue::Int(i as i64)),
-            ("tags", AnyValue::ListAny(Box::new(vec![AnyValue::String("x".into()), AnyValue::String("y".into())]))),
-        ]);
+    for (i, severity) in [Severity::Error, Severity::Info, Severity::Info]
+        .into_iter()
+        .enumerate()
+    {
+        let mut r = record(
+            &provider,
+            Some(severity),
+            Some(AnyValue::String(format!("message {i}").into())),
+            vec![
+                ("n", AnyValue::Int(i as i64)),
+                (
+                    "tags",
+                    AnyValue::ListAny(Box::new(vec![
+                        AnyValue::String("x".into()),
+                        AnyValue::String("y".into()),
+                    ])),
+                ),
+            ],
+        );
         processor.emit(&mut r, &scope);
     }
     let stdout = BufReader::new(child.stdout.take().unwrap());
@@ -48,10 +79,12 @@ fn listen_prints_what_the_processor_wrote() {
         .map(|l| serde_json::from_str(&l.unwrap()).expect("listen prints JSON lines"))
         .collect();
     let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let stderr = stderr_reader.join().unwrap();
     assert!(status.success(), "listen failed: {stderr}");
-    assert!(stderr.contains("3 events") && stderr.contains("0 lost"), "{stderr}");
+    assert!(
+        stderr.contains("3 events") && stderr.contains("0 lost"),
+        "{stderr}"
+    );
     assert_eq!(lines.len(), 3);
     lines.sort_by_key(|l| l["fields"]["PartC"]["n"].as_i64());
     for (i, line) in lines.iter().enumerate() {
@@ -59,7 +92,10 @@ fn listen_prints_what_the_processor_wrote() {
         assert_eq!(line["provider"], "kt_cli");
         assert_eq!(line["event"], "Log");
         assert_eq!(line["level"], if i == 0 { 2 } else { 4 });
-        assert_eq!(line["tracepoint"], if i == 0 { "kt_cli_L2K1" } else { "kt_cli_L4K1" });
+        assert_eq!(
+            line["tracepoint"],
+            if i == 0 { "kt_cli_L2K1" } else { "kt_cli_L4K1" }
+        );
         let fields = &line["fields"];
         assert_eq!(fields["__csver__"], 1024);
         assert_eq!(fields["PartB"]["body"], format!("message {i}"));

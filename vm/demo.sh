@@ -28,11 +28,12 @@ say "booting the VM: listen starts first, then the application logs 6 records"
 export OTEL_OS_EVENTS_VM_FILES="$listen:$app"
 bb=/bin/busybox
 vm/run.sh "$bb" sh -c "
-    $listen listen myprovider --count 6 --timeout 60 &
-    # Wait until listen has registered the tracepoints and attached its perf session.
-    until $bb grep -q 'myprovider_L5K1 # Used by perf' /sys/kernel/tracing/user_events_status 2>/dev/null; do
-        $bb sleep 0.1
-    done
+    $listen listen myprovider --count 6 --timeout 60 2>/tmp/listen.log &
+    # Wait until listen has attached on every CPU (the kernel sets the enable bit when the
+    # first CPU's perf event opens, before the others are open).
+    until $bb grep -q 'listen: ready' /tmp/listen.log; do $bb sleep 0.1; done
+    $bb cat /tmp/listen.log >&2
     $app myprovider
     wait
+    $bb tail -n 1 /tmp/listen.log >&2
 "
