@@ -34,6 +34,18 @@ pub enum Error {
     },
     /// A resource attribute key to copy into events is empty.
     InvalidResourceAttributeKey,
+    /// The queue capacity is outside `1..=`[`MAX_QUEUE_CAPACITY`](crate::mode::MAX_QUEUE_CAPACITY).
+    InvalidQueueCapacity {
+        /// The capacity asked for.
+        capacity: usize,
+    },
+    /// The flush thread's name is empty or holds a NUL.
+    InvalidThreadName,
+    /// The operating system refused to start the flush thread.
+    ThreadSpawn {
+        /// What the OS said.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -53,6 +65,17 @@ impl fmt::Display for Error {
             }
             Error::InvalidResourceAttributeKey => {
                 write!(f, "a resource attribute key to copy into events is empty")
+            }
+            Error::InvalidQueueCapacity { capacity } => write!(
+                f,
+                "queue capacity {capacity} is outside 1..={}",
+                crate::mode::MAX_QUEUE_CAPACITY
+            ),
+            Error::InvalidThreadName => {
+                f.write_str("the flush thread's name is empty or holds a NUL")
+            }
+            Error::ThreadSpawn { reason } => {
+                write!(f, "could not start the flush thread: {reason}")
             }
         }
     }

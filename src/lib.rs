@@ -31,9 +31,10 @@
 pub mod encode;
 mod error;
 pub mod logs;
-mod mode;
+pub mod mode;
 pub mod sink;
 mod stats;
+mod sync;
 
 #[cfg(feature = "cli")]
 pub mod listen;

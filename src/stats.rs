@@ -21,6 +21,13 @@ pub enum DropReason {
     },
     /// Emitted after `shutdown`.
     AfterShutdown,
+    /// Queued mode: the queue was full (after waiting, with [`WhenFull::Block`](crate::mode::WhenFull::Block)).
+    QueueFull,
+    /// Queued mode: still queued when the shutdown deadline passed.
+    Shutdown,
+    /// Queued mode: every session detached between the emit and the flush thread's write
+    /// (the flush thread checks the enable word again before writing).
+    NoListener,
 }
 
 impl fmt::Display for DropReason {
@@ -30,6 +37,9 @@ impl fmt::Display for DropReason {
             DropReason::NoSeverity => f.write_str("no severity"),
             DropReason::WriteError { errno } => write!(f, "write error (errno {errno})"),
             DropReason::AfterShutdown => f.write_str("after shutdown"),
+            DropReason::QueueFull => f.write_str("queue full"),
+            DropReason::Shutdown => f.write_str("queued at shutdown deadline"),
+            DropReason::NoListener => f.write_str("no listener by write time"),
         }
     }
 }
@@ -40,12 +50,18 @@ impl fmt::Display for DropReason {
 /// have received them, and counting them would cost the disabled path a shared write.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Events the processor took responsibility for: every event emitted while a session
+    /// listened, plus those refused outright (no severity, after shutdown). At rest (after
+    /// `force_flush` or `shutdown`), `accepted == written + dropped_total()`.
+    pub accepted: u64,
     /// Events handed to the kernel successfully.
     pub written: u64,
     /// Of those written, how many were cut to fit the maximum event size.
     pub truncated: u64,
     /// Events not written, by reason; only reasons with a non-zero count appear.
     pub dropped: Vec<(DropReason, u64)>,
+    /// Queued mode: the most events the queue has held at once.
+    pub queue_high_water: u64,
 }
 
 impl Stats {
@@ -69,23 +85,52 @@ const ERRNO_SLOTS: usize = 134;
 
 /// The live counters behind [`Stats`]: relaxed atomics, bumped once per event.
 pub(crate) struct Counters {
+    accepted: AtomicU64,
     written: AtomicU64,
     truncated: AtomicU64,
     oversize: AtomicU64,
     no_severity: AtomicU64,
     after_shutdown: AtomicU64,
+    queue_full: AtomicU64,
+    shutdown: AtomicU64,
+    no_listener: AtomicU64,
     write_errors: [AtomicU64; ERRNO_SLOTS],
+    queue_high_water: AtomicU64,
 }
 
 impl Counters {
     pub(crate) fn new() -> Self {
         Counters {
+            accepted: AtomicU64::new(0),
             written: AtomicU64::new(0),
             truncated: AtomicU64::new(0),
             oversize: AtomicU64::new(0),
             no_severity: AtomicU64::new(0),
             after_shutdown: AtomicU64::new(0),
+            queue_full: AtomicU64::new(0),
+            shutdown: AtomicU64::new(0),
+            no_listener: AtomicU64::new(0),
             write_errors: std::array::from_fn(|_| AtomicU64::new(0)),
+            queue_high_water: AtomicU64::new(0),
+        }
+    }
+
+    /// An event the processor takes on: it will be written or dropped.
+    pub(crate) fn accepted(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+    }
+
+    /// An event refused outright: accepted and dropped at once.
+    pub(crate) fn refused(&self, reason: DropReason) {
+        self.accepted();
+        self.dropped(reason);
+    }
+
+    /// Records the queue length after a push, for the high-water mark.
+    pub(crate) fn queue_len(&self, len: usize) {
+        let len = len as u64;
+        if len > self.queue_high_water.load(Relaxed) {
+            self.queue_high_water.fetch_max(len, Relaxed);
         }
     }
 
@@ -101,6 +146,9 @@ impl Counters {
             DropReason::Oversize => &self.oversize,
             DropReason::NoSeverity => &self.no_severity,
             DropReason::AfterShutdown => &self.after_shutdown,
+            DropReason::QueueFull => &self.queue_full,
+            DropReason::Shutdown => &self.shutdown,
+            DropReason::NoListener => &self.no_listener,
             DropReason::WriteError { errno } => {
                 let slot = usize::try_from(errno).unwrap_or(0).min(ERRNO_SLOTS - 1);
                 &self.write_errors[slot]
@@ -120,6 +168,9 @@ impl Counters {
         push(DropReason::Oversize, &self.oversize);
         push(DropReason::NoSeverity, &self.no_severity);
         push(DropReason::AfterShutdown, &self.after_shutdown);
+        push(DropReason::QueueFull, &self.queue_full);
+        push(DropReason::Shutdown, &self.shutdown);
+        push(DropReason::NoListener, &self.no_listener);
         for (errno, counter) in self.write_errors.iter().enumerate() {
             push(
                 DropReason::WriteError {
@@ -129,9 +180,11 @@ impl Counters {
             );
         }
         Stats {
+            accepted: self.accepted.load(Relaxed),
             written: self.written.load(Relaxed),
             truncated: self.truncated.load(Relaxed),
             dropped,
+            queue_high_water: self.queue_high_water.load(Relaxed),
         }
     }
 }

@@ -27,7 +27,9 @@ fn scope() -> InstrumentationScope {
 }
 
 fn levels(provider: &str, keyword: &str) -> Vec<String> {
-    (1..=5).map(|l| format!("{provider}_L{l}K{keyword}")).collect()
+    (1..=5)
+        .map(|l| format!("{provider}_L{l}K{keyword}"))
+        .collect()
 }
 
 #[test]
@@ -50,26 +52,52 @@ fn every_level_keyword_and_value_kind_through_perf() {
             ])
             .build(),
     );
-    assert!(processor.status().iter().all(|s| s.status == TracepointStatus::Registered));
+    assert!(processor
+        .status()
+        .iter()
+        .all(|s| s.status == TracepointStatus::Registered));
     let names = levels("kt_values", "1f");
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut session = session(&names);
     let provider = SdkLoggerProvider::builder().build();
-    let severities = [Severity::Fatal, Severity::Error, Severity::Warn, Severity::Info, Severity::Debug];
+    let severities = [
+        Severity::Fatal,
+        Severity::Error,
+        Severity::Warn,
+        Severity::Info,
+        Severity::Debug,
+    ];
     for (i, severity) in severities.into_iter().enumerate() {
         assert!(processor.event_enabled(severity, "t", None));
-        let map = AnyValue::Map(Box::new(HashMap::from([(Key::from("inner"), AnyValue::Int(5))])));
-        let mut r = record(&provider, Some(severity), Some(AnyValue::String(format!("body {i}").into())), vec![
-            ("int", AnyValue::Int(-(i as i64))),
-            ("double", AnyValue::Double(f64::NAN)),
-            ("bool", AnyValue::Boolean(true)),
-            ("bytes", AnyValue::Bytes(Box::new(vec![1, 2, 3]))),
-            ("ints", AnyValue::ListAny(Box::new(vec![AnyValue::Int(1), AnyValue::Int(2)]))),
-            ("strs", AnyValue::ListAny(Box::new(vec![AnyValue::String("a".into())]))),
-            ("mixed", AnyValue::ListAny(Box::new(vec![AnyValue::Int(1), AnyValue::Boolean(false)]))),
-            ("map", map),
-            ("event_id", AnyValue::Int(77)),
-        ]);
+        let map = AnyValue::Map(Box::new(HashMap::from([(
+            Key::from("inner"),
+            AnyValue::Int(5),
+        )])));
+        let mut r = record(
+            &provider,
+            Some(severity),
+            Some(AnyValue::String(format!("body {i}").into())),
+            vec![
+                ("int", AnyValue::Int(-(i as i64))),
+                ("double", AnyValue::Double(f64::NAN)),
+                ("bool", AnyValue::Boolean(true)),
+                ("bytes", AnyValue::Bytes(Box::new(vec![1, 2, 3]))),
+                (
+                    "ints",
+                    AnyValue::ListAny(Box::new(vec![AnyValue::Int(1), AnyValue::Int(2)])),
+                ),
+                (
+                    "strs",
+                    AnyValue::ListAny(Box::new(vec![AnyValue::String("a".into())])),
+                ),
+                (
+                    "mixed",
+                    AnyValue::ListAny(Box::new(vec![AnyValue::Int(1), AnyValue::Boolean(false)])),
+                ),
+                ("map", map),
+                ("event_id", AnyValue::Int(77)),
+            ],
+        );
         r.set_event_name("kernel.test");
         r.set_trace_context(
             TraceId::from_hex("000102030405060708090a0b0c0d0e0f").unwrap(),
@@ -90,7 +118,10 @@ fn every_level_keyword_and_value_kind_through_perf() {
         assert_eq!(e.at("PartB.body").str(), format!("body {i}"));
         assert_eq!(e.at("PartB.eventId"), &Val::I64(77));
         assert_eq!(e.at("PartB.name").str(), "kernel.test");
-        assert_eq!(e.at("PartA.ext_dt_traceId").str(), "000102030405060708090a0b0c0d0e0f");
+        assert_eq!(
+            e.at("PartA.ext_dt_traceId").str(),
+            "000102030405060708090a0b0c0d0e0f"
+        );
         assert_eq!(e.at("PartA.ext_dt_spanId").str(), "1011121314151617");
         assert_eq!(e.at("PartA.ext_cloud_role").str(), "svc");
         assert_eq!(e.at("PartA.ext_cloud_roleInstance").str(), "i-1");
@@ -98,7 +129,10 @@ fn every_level_keyword_and_value_kind_through_perf() {
         assert!(matches!(e.at("PartC.double"), Val::F64(f) if f.is_nan()));
         assert_eq!(e.at("PartC.bool"), &Val::Bool(true));
         assert_eq!(e.at("PartC.bytes"), &Val::Bin(vec![1, 2, 3]));
-        assert_eq!(e.at("PartC.ints"), &Val::Array(vec![Val::I64(1), Val::I64(2)]));
+        assert_eq!(
+            e.at("PartC.ints"),
+            &Val::Array(vec![Val::I64(1), Val::I64(2)])
+        );
         assert_eq!(e.at("PartC.strs"), &Val::Array(vec![Val::Str("a".into())]));
         assert_eq!(e.at("PartC.mixed"), &Val::Json("[1,false]".into()));
         assert_eq!(e.at("PartC.map.inner"), &Val::I64(5));
@@ -118,7 +152,10 @@ fn enabled_follows_perf_and_ftrace_sessions() {
     {
         let _session = session(&["kt_enable_L4K1"]);
         assert!(info(&processor), "perf session attached");
-        assert!(!processor.event_enabled(Severity::Error, "t", None), "other level untouched");
+        assert!(
+            !processor.event_enabled(Severity::Error, "t", None),
+            "other level untouched"
+        );
         assert!(tracefs_read("user_events_status").contains("kt_enable_L4K1 # Used by perf"));
     }
     assert!(!info(&processor), "perf session closed");
@@ -137,12 +174,21 @@ fn ftrace_sees_the_events() {
     let provider = SdkLoggerProvider::builder().build();
     tracefs_write("trace", ""); // clear the buffer
     tracefs_write("events/user_events/kt_ftrace_L3K1/enable", "1");
-    processor.emit(&mut record(&provider, Some(Severity::Warn), None, vec![]), &scope());
+    processor.emit(
+        &mut record(&provider, Some(Severity::Warn), None, vec![]),
+        &scope(),
+    );
     tracefs_write("events/user_events/kt_ftrace_L3K1/enable", "0");
     let trace = tracefs_read("trace");
-    let line = trace.lines().find(|l| l.contains("kt_ftrace_L3K1:")).unwrap_or_else(|| panic!("not in trace:\n{trace}"));
+    let line = trace
+        .lines()
+        .find(|l| l.contains("kt_ftrace_L3K1:"))
+        .unwrap_or_else(|| panic!("not in trace:\n{trace}"));
     // ftrace prints the declared fields: the EventHeader header of our event.
-    assert!(line.contains("eventheader_flags=(7)") && line.contains("level=(3)"), "{line}");
+    assert!(
+        line.contains("eventheader_flags=(7)") && line.contains("level=(3)"),
+        "{line}"
+    );
     assert_eq!(processor.stats().written, 1);
 }
 
@@ -158,15 +204,27 @@ fn no_listener_means_no_write_and_no_syscall() {
     let tid = gettid();
     drain(&mut syscalls);
     for _ in 0..1_000 {
-        processor.emit(&mut record(&provider, Some(Severity::Error), None, vec![]), &scope());
+        processor.emit(
+            &mut record(&provider, Some(Severity::Error), None, vec![]),
+            &scope(),
+        );
     }
-    let ours = |events: Vec<otel_os_events::listen::PerfEvent>| events.iter().filter(|e| e.tid == tid).count();
-    assert_eq!(ours(drain(&mut syscalls)), 0, "no writev without a listener");
+    let ours = |events: Vec<otel_os_events::listen::PerfEvent>| {
+        events.iter().filter(|e| e.tid == tid).count()
+    };
+    assert_eq!(
+        ours(drain(&mut syscalls)),
+        0,
+        "no writev without a listener"
+    );
     assert_eq!(processor.stats(), Default::default());
     // The same with a listener: one writev per event.
     let _listener = session(&["kt_quiet_L2K1"]);
     for _ in 0..10 {
-        processor.emit(&mut record(&provider, Some(Severity::Error), None, vec![]), &scope());
+        processor.emit(
+            &mut record(&provider, Some(Severity::Error), None, vec![]),
+            &scope(),
+        );
     }
     assert_eq!(ours(drain(&mut syscalls)), 10, "one writev per event");
     assert_eq!(processor.stats().written, 10);
@@ -197,18 +255,30 @@ fn kernel_drops_oversize_silently_and_we_never_send_it() {
     }
     let got = drain(&mut s);
     assert_eq!(got.len(), 1, "only the event within the limit arrives");
-    assert_eq!(&got[0].raw[8..12], &(DEFAULT_MAX_EVENT_SIZE as u32).to_ne_bytes());
+    assert_eq!(
+        &got[0].raw[8..12],
+        &(DEFAULT_MAX_EVENT_SIZE as u32).to_ne_bytes()
+    );
     assert_eq!(s.lost(), 0, "and perf does not even report it lost");
     drop(s);
 
     // So the processor never hands the kernel an oversize event: it truncates (default)...
     let truncating = Processor::builder("kt_big").build().unwrap();
-    let dropping = Processor::builder("kt_bigdrop").with_oversize_policy(OversizePolicy::Drop).build().unwrap();
+    let dropping = Processor::builder("kt_bigdrop")
+        .with_oversize_policy(OversizePolicy::Drop)
+        .build()
+        .unwrap();
     let mut s = session(&["kt_big_L4K1", "kt_bigdrop_L4K1"]);
     let provider = SdkLoggerProvider::builder().build();
     let body = || Some(AnyValue::String("z".repeat(20_000).into()));
-    truncating.emit(&mut record(&provider, Some(Severity::Info), body(), vec![]), &scope());
-    dropping.emit(&mut record(&provider, Some(Severity::Info), body(), vec![]), &scope());
+    truncating.emit(
+        &mut record(&provider, Some(Severity::Info), body(), vec![]),
+        &scope(),
+    );
+    dropping.emit(
+        &mut record(&provider, Some(Severity::Info), body(), vec![]),
+        &scope(),
+    );
     let events = read_decoded(&mut s, 1, WAIT);
     drain(&mut s);
     assert_eq!(events.len(), 1);
@@ -216,7 +286,10 @@ fn kernel_drops_oversize_silently_and_we_never_send_it() {
     let kept = events[0].at("PartB.body").str().len();
     assert!(kept > 7_500 && kept < DEFAULT_MAX_EVENT_SIZE, "{kept}");
     assert!(matches!(events[0].at("_truncated"), Val::U64(n) if *n > 20_000));
-    assert_eq!((truncating.stats().written, truncating.stats().truncated), (1, 1));
+    assert_eq!(
+        (truncating.stats().written, truncating.stats().truncated),
+        (1, 1)
+    );
     // ... or drops and counts it, as configured.
     assert_eq!(dropping.stats().dropped(DropReason::Oversize), 1);
     assert_eq!(dropping.stats().written, 0);
@@ -231,22 +304,53 @@ fn two_processors_and_shutdown_releases_the_enable_word() {
     let b = Processor::builder("kt_two_b").build().unwrap();
     let provider = SdkLoggerProvider::builder().build();
     let mut s = session(&["kt_two_a_L4K1", "kt_two_b_L4K1"]);
-    a.emit(&mut record(&provider, Some(Severity::Info), Some(AnyValue::String("from a".into())), vec![]), &scope());
-    b.emit(&mut record(&provider, Some(Severity::Info), Some(AnyValue::String("from b".into())), vec![]), &scope());
+    a.emit(
+        &mut record(
+            &provider,
+            Some(Severity::Info),
+            Some(AnyValue::String("from a".into())),
+            vec![],
+        ),
+        &scope(),
+    );
+    b.emit(
+        &mut record(
+            &provider,
+            Some(Severity::Info),
+            Some(AnyValue::String("from b".into())),
+            vec![],
+        ),
+        &scope(),
+    );
     let mut events = read_decoded(&mut s, 2, WAIT);
     events.sort_by(|x, y| x.tracepoint.cmp(&y.tracepoint));
-    let got: Vec<(&str, &str)> = events.iter().map(|e| (e.tracepoint.as_str(), e.at("PartB.body").str())).collect();
-    assert_eq!(got, [("kt_two_a_L4K1", "from a"), ("kt_two_b_L4K1", "from b")]);
+    let got: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.tracepoint.as_str(), e.at("PartB.body").str()))
+        .collect();
+    assert_eq!(
+        got,
+        [("kt_two_a_L4K1", "from a"), ("kt_two_b_L4K1", "from b")]
+    );
     drop(s);
 
     a.shutdown().unwrap();
-    assert!(a.status().iter().all(|s| s.status == TracepointStatus::Unregistered));
+    assert!(a
+        .status()
+        .iter()
+        .all(|s| s.status == TracepointStatus::Unregistered));
     // A session attaches to both: the kernel reports it, b's word turns on, a's does not.
     let mut s = session(&["kt_two_a_L4K1", "kt_two_b_L4K1"]);
     assert!(tracefs_read("user_events_status").contains("kt_two_a_L4K1 # Used by perf"));
     assert!(b.event_enabled(Severity::Info, "t", None));
-    assert!(!a.event_enabled(Severity::Info, "t", None), "a's enable word is no longer updated");
-    a.emit(&mut record(&provider, Some(Severity::Info), None, vec![]), &scope());
+    assert!(
+        !a.event_enabled(Severity::Info, "t", None),
+        "a's enable word is no longer updated"
+    );
+    a.emit(
+        &mut record(&provider, Some(Severity::Info), None, vec![]),
+        &scope(),
+    );
     assert!(drain(&mut s).is_empty());
     assert_eq!(a.stats().dropped(DropReason::AfterShutdown), 1);
 }

@@ -9,6 +9,7 @@ use opentelemetry_sdk::logs::SdkLogRecord;
 
 use crate::encode::{OversizePolicy, MAX_EVENT_SIZE_LIMIT};
 use crate::error::{validate_event_name, validate_provider_name};
+use crate::mode::{Mode, MAX_QUEUE_CAPACITY};
 use crate::sink::Sink;
 use crate::Error;
 
@@ -80,6 +81,7 @@ pub struct ProcessorBuilder {
     pub(super) max_event_size: usize,
     pub(super) oversize: OversizePolicy,
     pub(super) sink: Sink,
+    pub(super) mode: Mode,
 }
 
 impl ProcessorBuilder {
@@ -92,6 +94,7 @@ impl ProcessorBuilder {
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             oversize: OversizePolicy::default(),
             sink: Sink::default(),
+            mode: Mode::default(),
         }
     }
 
@@ -139,6 +142,13 @@ impl ProcessorBuilder {
         self
     }
 
+    /// Sync (the default: write on the caller's thread) or queued (write on one flush
+    /// thread); see [`crate::mode`] for when to choose which.
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
     /// Validates the options and registers the tracepoints.
     ///
     /// A kernel without user_events is not an error: the processor is built, writes
@@ -159,6 +169,16 @@ impl ProcessorBuilder {
         if self.resource_keys.iter().any(|k| k.as_str().is_empty()) {
             return Err(Error::InvalidResourceAttributeKey);
         }
-        Ok(Processor::new(self))
+        if let Mode::Queued(q) = &self.mode {
+            if !(1..=MAX_QUEUE_CAPACITY).contains(&q.capacity) {
+                return Err(Error::InvalidQueueCapacity {
+                    capacity: q.capacity,
+                });
+            }
+            if q.thread_name.is_empty() || q.thread_name.contains('\0') {
+                return Err(Error::InvalidThreadName);
+            }
+        }
+        Processor::new(self)
     }
 }

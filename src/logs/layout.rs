@@ -44,6 +44,8 @@ pub(crate) struct LogContext<'a> {
     pub role_instance: Option<&'a str>,
     /// Resource attributes to copy into PartC.
     pub resource_attributes: &'a [(Key, AnyValue)],
+    /// The emitting thread, written in queued mode.
+    pub thread_id: Option<u32>,
 }
 
 fn is_event_id(key: &Key, value: &AnyValue) -> bool {
@@ -81,6 +83,9 @@ pub(crate) fn encode_log(
     chunk.close(buf);
 
     part_b(buf, record, severity, limits);
+    if let Some(tid) = cx.thread_id {
+        buf.add_u32("_thread_id", tid, FieldFormat::Pid);
+    }
     if let Some(original) = truncated_from {
         buf.add_u32("_truncated", original, FieldFormat::Default);
     }

@@ -12,18 +12,18 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
 
-use crate::encode::{fit, with_thread_buf, Fit, OversizePolicy};
-use crate::mode::write_sync;
+use crate::encode::{fit, with_thread_buf, EventBuf, Fit, OversizePolicy};
+use crate::mode::{current_thread_id, write_now, Mode, Queued, QueuedEvent};
 use crate::sink::{Tracepoint, TracepointStatusEntry};
 use crate::stats::Counters;
-use crate::{DropReason, Stats};
+use crate::{DropReason, Error, Stats};
 
 use super::builder::{EventName, ProcessorBuilder};
 use super::layout::{encode_log, LogContext};
 use super::level::{level_index, level_of};
 
 /// Writes OpenTelemetry log records to user_events, one EventHeader event per record, on
-/// the caller's thread.
+/// the caller's thread (sync mode, the default) or on one flush thread (queued mode).
 ///
 /// Each record goes to the tracepoint `<provider>_L<level>K<keyword>` of its severity
 /// (see [`level_of`](super::level_of)), only while a session (perf, ftrace, an agent) listens
@@ -38,6 +38,10 @@ pub struct Processor {
     resource_keys: Vec<Key>,
     resource: ResourceFields,
     shut_down: AtomicBool,
+    /// Queued mode's writer; `None` in sync mode.
+    queue: Option<Queued>,
+    /// How long `force_flush` waits in queued mode.
+    flush_timeout: Duration,
 }
 
 /// What a [`ProcessorHandle`] can still see after the SDK owns the processor.
@@ -124,23 +128,38 @@ impl Processor {
         ProcessorBuilder::new(provider)
     }
 
-    pub(super) fn new(b: ProcessorBuilder) -> Self {
+    pub(super) fn new(b: ProcessorBuilder) -> Result<Self, Error> {
         let tracepoints = std::array::from_fn(|i| {
             let name = format!("{}_L{:x}K{:x}", b.provider, i + 1, b.keyword);
             Tracepoint::register(&b.sink, name)
         });
+        let observed = Arc::new(Observed {
+            tracepoints,
+            counters: Counters::new(),
+        });
+        let (queue, flush_timeout) = match &b.mode {
+            Mode::Sync => (None, Duration::ZERO),
+            Mode::Queued(options) => {
+                let queue =
+                    Queued::start(options, flush_writer(observed.clone())).map_err(|e| {
+                        Error::ThreadSpawn {
+                            reason: e.to_string(),
+                        }
+                    })?;
+                (Some(queue), options.shutdown_deadline)
+            }
+        };
         let processor = Processor {
             provider: b.provider,
-            observed: Arc::new(Observed {
-                tracepoints,
-                counters: Counters::new(),
-            }),
+            observed,
             event_name: b.event_name,
             max_event_size: b.max_event_size,
             oversize: b.oversize,
             resource_keys: b.resource_keys,
             resource: ResourceFields::default(),
             shut_down: AtomicBool::new(false),
+            queue,
+            flush_timeout,
         };
         // One diagnostic per processor, never one per event.
         let status = processor.observed.tracepoints[0].status();
@@ -152,7 +171,7 @@ impl Processor {
                 message = "user_events tracepoints could not be registered: nothing will be written"
             );
         }
-        processor
+        Ok(processor)
     }
 
     /// The provider name.
@@ -189,7 +208,9 @@ impl Processor {
         }
     }
 
-    fn write_record(&self, record: &SdkLogRecord, severity: Severity, tracepoint: &Tracepoint) {
+    fn write_record(&self, record: &SdkLogRecord, severity: Severity, tracepoint: usize) {
+        let counters = &self.observed.counters;
+        counters.accepted();
         let level = level_of(severity);
         let event_name = self.event_name(record);
         let cx = LogContext {
@@ -197,29 +218,84 @@ impl Processor {
             role: self.resource.role.as_deref(),
             role_instance: self.resource.role_instance.as_deref(),
             resource_attributes: &self.resource.attributes,
+            thread_id: self.queue.as_ref().map(|_| current_thread_id()),
         };
-        with_thread_buf(|buf| {
-            let fitted = fit(
+        let encode = |buf: &mut EventBuf| {
+            fit(
                 buf,
                 self.max_event_size,
                 self.oversize,
                 |buf, limits, truncated| {
                     encode_log(buf, record, severity, level, &cx, limits, truncated)
                 },
-            );
-            match fitted {
-                Fit::Whole => write_sync(tracepoint, buf.parts(), false, &self.observed.counters),
-                Fit::Truncated { .. } => {
-                    write_sync(tracepoint, buf.parts(), true, &self.observed.counters)
+            )
+        };
+        let Some(queue) = &self.queue else {
+            with_thread_buf(|buf| {
+                match encode(buf) {
+                    Fit::Whole => write_now(
+                        &self.observed.tracepoints[tracepoint],
+                        buf.parts(),
+                        false,
+                        counters,
+                    ),
+                    Fit::Truncated { .. } => write_now(
+                        &self.observed.tracepoints[tracepoint],
+                        buf.parts(),
+                        true,
+                        counters,
+                    ),
+                    Fit::TooLarge { .. } => counters.dropped(DropReason::Oversize),
                 }
-                Fit::TooLarge { .. } => self.observed.counters.dropped(DropReason::Oversize),
+                self.trim(buf);
+            });
+            return;
+        };
+        let mut buf = queue.take_buf();
+        let truncated = match encode(&mut buf) {
+            Fit::Whole => false,
+            Fit::Truncated { .. } => true,
+            Fit::TooLarge { .. } => {
+                counters.dropped(DropReason::Oversize);
+                self.trim(&mut buf);
+                queue.recycle(buf);
+                return;
             }
-            // Do not keep a hostile record's memory for the thread's lifetime.
-            if buf.capacity() > 4 * self.max_event_size + 65_536 {
-                buf.shrink_to(self.max_event_size);
-            }
-        });
+        };
+        let event = QueuedEvent {
+            tracepoint,
+            buf,
+            truncated,
+        };
+        if let Err(reason) = queue.send(event, counters) {
+            counters.dropped(reason);
+        }
     }
+
+    /// Does not keep a hostile record's memory for the buffer's lifetime.
+    fn trim(&self, buf: &mut EventBuf) {
+        if buf.capacity() > 4 * self.max_event_size + 65_536 {
+            buf.shrink_to(self.max_event_size);
+        }
+    }
+}
+
+/// What the flush thread does with each queued event: re-check the enable word (sessions
+/// may have left since the emit), write, count.
+fn flush_writer(observed: Arc<Observed>) -> Box<dyn FnMut(&QueuedEvent, bool) + Send> {
+    Box::new(move |event, late| {
+        let counters = &observed.counters;
+        let Some(tracepoint) = observed.tracepoints.get(event.tracepoint) else {
+            return counters.dropped(DropReason::NoListener);
+        };
+        if late {
+            counters.dropped(DropReason::Shutdown);
+        } else if !tracepoint.enabled() {
+            counters.dropped(DropReason::NoListener);
+        } else {
+            write_now(tracepoint, event.buf.parts(), event.truncated, counters);
+        }
+    })
 }
 
 /// A per-record event name made safe: empty → `Log`, NUL or `;` → `_`, cut at 255 bytes.
@@ -237,16 +313,16 @@ fn clean_event_name(name: Cow<'_, str>) -> Cow<'_, str> {
 impl LogProcessor for Processor {
     fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
         if self.shut_down.load(Relaxed) {
-            self.observed.counters.dropped(DropReason::AfterShutdown);
+            self.observed.counters.refused(DropReason::AfterShutdown);
             return;
         }
         let Some(severity) = record.severity_number() else {
-            self.observed.counters.dropped(DropReason::NoSeverity);
+            self.observed.counters.refused(DropReason::NoSeverity);
             return;
         };
-        let tracepoint = &self.observed.tracepoints[level_index(level_of(severity))];
-        if tracepoint.enabled() {
-            self.write_record(record, severity, tracepoint);
+        let index = level_index(level_of(severity));
+        if self.observed.tracepoints[index].enabled() {
+            self.write_record(record, severity, index);
         }
     }
 
@@ -256,16 +332,27 @@ impl LogProcessor for Processor {
         self.observed.tracepoints[level_index(level_of(level))].enabled()
     }
 
-    /// Nothing is buffered in synchronous mode: returns at once.
+    /// Sync mode: nothing is buffered, returns at once. Queued mode: returns once every
+    /// event accepted before the call has been written (or counted as dropped), or with
+    /// `Timeout` after the queue's shutdown deadline.
     fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
+        match &self.queue {
+            None => Ok(()),
+            Some(queue) => queue
+                .flush(self.flush_timeout)
+                .map_err(|_| OTelSdkError::Timeout(self.flush_timeout)),
+        }
     }
 
-    /// Unregisters the tracepoints; later events are counted as
-    /// [`DropReason::AfterShutdown`].
+    /// Refuses later events (counted as [`DropReason::AfterShutdown`]); in queued mode
+    /// writes what is queued until the shutdown deadline (the rest is counted as
+    /// [`DropReason::Shutdown`]) and stops the flush thread; then unregisters the tracepoints.
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
         if self.shut_down.swap(true, Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
+        }
+        if let Some(queue) = &self.queue {
+            queue.shutdown();
         }
         for tp in &self.observed.tracepoints {
             tp.unregister();

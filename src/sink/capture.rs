@@ -22,7 +22,8 @@ pub struct CapturedEvent {
 ///
 /// Clones share the same store. By default every tracepoint counts as listened to;
 /// [`set_listening`](Self::set_listening) simulates sessions attaching and detaching, and
-/// [`fail_writes`](Self::fail_writes) simulates a kernel that refuses writes.
+/// [`fail_writes`](Self::fail_writes) simulates a kernel that refuses writes, and
+/// [`set_write_delay`](Self::set_write_delay) a slow one.
 ///
 /// ```
 /// use otel_os_events::logs::Processor;
@@ -50,6 +51,8 @@ struct Inner {
     not_listening_by_default: AtomicBool,
     /// Non-zero: every write fails with this errno.
     write_errno: AtomicI32,
+    /// Each write first sleeps this long: a slow kernel, to fill queues in tests.
+    write_delay: Mutex<Option<std::time::Duration>>,
 }
 
 impl CaptureSink {
@@ -80,6 +83,11 @@ impl CaptureSink {
     /// Makes every write fail with `errno` (`None`: succeed again).
     pub fn fail_writes(&self, errno: Option<i32>) {
         self.inner.write_errno.store(errno.unwrap_or(0), Relaxed);
+    }
+
+    /// Makes every write take at least `delay` (`None`: no delay), as a slow kernel would.
+    pub fn set_write_delay(&self, delay: Option<std::time::Duration>) {
+        *self.inner.write_delay.lock() = delay;
     }
 
     /// A copy of the events received so far.
@@ -140,6 +148,10 @@ impl CaptureTracepoint {
     pub(crate) fn write(&self, parts: [&[u8]; 3]) -> i32 {
         if !self.enabled() {
             return libc::EBADF;
+        }
+        let delay = *self.sink.inner.write_delay.lock();
+        if let Some(delay) = delay {
+            std::thread::sleep(delay);
         }
         let errno = self.sink.inner.write_errno.load(Relaxed);
         if errno != 0 {

@@ -46,12 +46,14 @@ pub fn drain(session: &mut PerfSession) -> Vec<PerfEvent> {
 
 /// Writes `value` to a tracefs file such as `events/user_events/<tp>/enable`.
 pub fn tracefs_write(path: &str, value: &str) {
-    std::fs::write(format!("{TRACEFS}/{path}"), value).unwrap_or_else(|e| panic!("write {path}: {e}"));
+    std::fs::write(format!("{TRACEFS}/{path}"), value)
+        .unwrap_or_else(|e| panic!("write {path}: {e}"));
 }
 
 /// Reads a tracefs file such as `trace` or `user_events_status`.
 pub fn tracefs_read(path: &str) -> String {
-    std::fs::read_to_string(format!("{TRACEFS}/{path}")).unwrap_or_else(|e| panic!("read {path}: {e}"))
+    std::fs::read_to_string(format!("{TRACEFS}/{path}"))
+        .unwrap_or_else(|e| panic!("read {path}: {e}"))
 }
 
 /// The thread id of the caller.

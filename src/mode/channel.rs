@@ -1,0 +1,230 @@
+//! The queue between emitting threads and the one flush thread, with the two guarantees
+//! queued mode promises, in code small enough to model-check (see `loom-tests/`):
+//!
+//! - **shutdown loses nothing silently:** a producer announces itself (`entering`) before it
+//!   checks `closed`, and the flush thread finishes only once `closed` is set *and* no
+//!   producer is between its check and its push; then it drains one last time. A producer
+//!   that comes later sees `closed` and gets its item back, to count. (Without `entering`, an
+//!   item pushed after the final drain would sit in the queue forever.)
+//! - **`flush` waits for everything accepted before it:** it sends a marker through the same
+//!   FIFO and waits for the flush thread to reach it.
+//!
+//! Wake-ups: the flush thread sleeps when the queue is empty, after setting `sleeping`; a
+//! producer wakes it only when `sleeping` is set, so a busy flush thread costs producers one
+//! fence and one load. Both sides fence (SeqCst) between their write and their read, so one
+//! of them always sees the other: no lost wake-up.
+
+use std::time::{Duration, Instant};
+
+use crate::sync::{
+    fence, park_timeout, thread, Arc, AtomicBool, AtomicUsize, BoundedQueue, Condvar, Mutex,
+    Ordering::SeqCst, ThreadSlot,
+};
+
+/// What travels through the queue.
+enum Slot<T> {
+    Item(T),
+    Flush(Arc<FlushMarker>),
+}
+
+/// Why [`Channel::send`] handed the item back.
+pub enum Refused<T> {
+    /// The queue is full.
+    Full(T),
+    /// The channel is closed (shut down).
+    Closed(T),
+}
+
+/// Why [`Channel::flush`] did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushError {
+    /// The flush thread did not reach the marker in time.
+    Timeout,
+}
+
+/// A flush request: set when the flush thread reaches it.
+struct FlushMarker {
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl FlushMarker {
+    fn complete(&self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+
+    fn wait(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        while !*done {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            done = match self.cv.wait_timeout(done, left) {
+                Ok((guard, _)) => guard,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        true
+    }
+}
+
+/// A bounded multi-producer queue drained by one flush thread.
+pub struct Channel<T> {
+    queue: BoundedQueue<Slot<T>>,
+    closed: AtomicBool,
+    /// Producers (and flushers) between their `closed` check and the end of their push.
+    entering: AtomicUsize,
+    sleeping: AtomicBool,
+    flusher: ThreadSlot,
+}
+
+impl<T> Channel<T> {
+    /// A channel holding at most `capacity` items (and flush markers), at least 1.
+    pub fn new(capacity: usize) -> Self {
+        Channel {
+            queue: BoundedQueue::new(capacity.max(1)),
+            closed: AtomicBool::new(false),
+            entering: AtomicUsize::new(0),
+            sleeping: AtomicBool::new(false),
+            flusher: ThreadSlot::default(),
+        }
+    }
+
+    /// Items in the queue now.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// True once [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(SeqCst)
+    }
+
+    /// Runs `push` between announcing this producer and checking `closed`.
+    fn entered<R>(&self, push: impl FnOnce() -> R) -> Option<R> {
+        self.entering.fetch_add(1, SeqCst);
+        let result = if self.closed.load(SeqCst) {
+            None
+        } else {
+            Some(push())
+        };
+        self.entering.fetch_sub(1, SeqCst);
+        result
+    }
+
+    /// Queues `item`, or hands it back if the queue is full or the channel closed.
+    pub fn send(&self, item: T) -> Result<(), Refused<T>> {
+        let mut item = Some(item);
+        let pushed = self.entered(|| {
+            self.queue
+                .push(Slot::Item(item.take().expect("taken once")))
+        });
+        match pushed {
+            None => Err(Refused::Closed(item.take().expect("not pushed"))),
+            Some(Ok(())) => {
+                self.wake_if_sleeping();
+                Ok(())
+            }
+            Some(Err(Slot::Item(back))) => Err(Refused::Full(back)),
+            // We pushed an Item, so an Item comes back.
+            Some(Err(Slot::Flush(_))) => Ok(()),
+        }
+    }
+
+    /// Returns once every item sent before this call has been handed to the flush thread's
+    /// handler, or `timeout` passed. After close, returns at once: shutdown drains.
+    pub fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
+        let deadline = Instant::now() + timeout;
+        let marker = Arc::new(FlushMarker {
+            done: Mutex::new(false),
+            cv: Condvar::new(),
+        });
+        loop {
+            match self.entered(|| self.queue.push(Slot::Flush(marker.clone()))) {
+                None => return Ok(()),
+                Some(Ok(())) => break,
+                Some(Err(_)) if Instant::now() >= deadline => return Err(FlushError::Timeout),
+                Some(Err(_)) => {
+                    self.flusher.unpark();
+                    thread::yield_now();
+                }
+            }
+        }
+        self.flusher.unpark();
+        if marker.wait(deadline.saturating_duration_since(Instant::now())) {
+            Ok(())
+        } else {
+            Err(FlushError::Timeout)
+        }
+    }
+
+    fn wake_if_sleeping(&self) {
+        fence(SeqCst);
+        if self.sleeping.load(SeqCst) {
+            self.flusher.unpark();
+        }
+    }
+
+    /// Refuses items from now on and wakes the flush thread to drain and finish.
+    pub fn close(&self) {
+        self.closed.store(true, SeqCst);
+        self.flusher.unpark();
+    }
+
+    /// Hands every queued item to `handle` (and completes flush markers). Returns how many.
+    fn drain(&self, handle: &mut impl FnMut(T)) -> usize {
+        let mut n = 0;
+        while let Some(slot) = self.queue.pop() {
+            match slot {
+                Slot::Item(item) => {
+                    handle(item);
+                    n += 1;
+                }
+                Slot::Flush(marker) => marker.complete(),
+            }
+        }
+        n
+    }
+
+    /// True when the flush thread may finish: closed, and no producer can still push.
+    /// `--cfg otel_os_events_loom_broken` drops the second condition on purpose, so that
+    /// loom-tests can show the models catch the race it guards against.
+    fn finished(&self) -> bool {
+        #[cfg(not(otel_os_events_loom_broken))]
+        {
+            self.closed.load(SeqCst) && self.entering.load(SeqCst) == 0
+        }
+        #[cfg(otel_os_events_loom_broken)]
+        {
+            self.closed.load(SeqCst)
+        }
+    }
+
+    /// The flush thread's loop: hands items to `handle` until the channel is closed and
+    /// drained. `idle` bounds each sleep (a safety net; producers wake it when it sleeps).
+    pub fn run(&self, mut handle: impl FnMut(T), idle: Duration) {
+        self.flusher.set(thread::current());
+        loop {
+            self.drain(&mut handle);
+            if self.finished() {
+                // Producers that entered before `closed` have pushed by now.
+                self.drain(&mut handle);
+                return;
+            }
+            if self.closed.load(SeqCst) {
+                // Closed, but a producer is mid-push: let it finish.
+                thread::yield_now();
+                continue;
+            }
+            self.sleeping.store(true, SeqCst);
+            fence(SeqCst);
+            if self.queue.is_empty() && !self.closed.load(SeqCst) {
+                park_timeout(idle);
+            }
+            self.sleeping.store(false, SeqCst);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The concurrency primitives of this crate, in one place, so the same code runs under the
+//! loom model checker (`RUSTFLAGS="--cfg otel_os_events_loom"`, see `loom-tests/`).
+//!
+//! `crossbeam_queue::ArrayQueue` and `arc_swap::ArcSwap` use plain core atomics that loom
+//! cannot see, so under loom they are replaced by models with the same methods: a
+//! mutex-guarded bounded queue and an RwLock-guarded swap cell. Everything else comes from
+//! loom's own `sync` and `thread`.
+
+#[cfg(not(otel_os_events_loom))]
+mod imp {
+    pub(crate) use arc_swap::ArcSwap as SwapCell;
+    pub(crate) use crossbeam_queue::ArrayQueue as BoundedQueue;
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::{Arc, Condvar, Mutex};
+    pub(crate) use std::thread;
+
+    /// The flush thread's handle, set once when it starts; read by producers to wake it.
+    #[derive(Default)]
+    pub(crate) struct ThreadSlot(std::sync::OnceLock<thread::Thread>);
+
+    impl ThreadSlot {
+        pub(crate) fn set(&self, t: thread::Thread) {
+            let _ = self.0.set(t);
+        }
+        pub(crate) fn unpark(&self) {
+            if let Some(t) = self.0.get() {
+                t.unpark();
+            }
+        }
+    }
+
+    /// Sleeps until unparked, or `timeout` at most.
+    pub(crate) fn park_timeout(timeout: std::time::Duration) {
+        thread::park_timeout(timeout);
+    }
+}
+
+#[cfg(otel_os_events_loom)]
+mod imp {
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::{Arc, Condvar, Mutex};
+    pub(crate) use loom::thread;
+    use std::collections::VecDeque;
+
+    /// The flush thread's handle (a mutex-guarded slot: loom has no OnceLock).
+    #[derive(Default)]
+    pub(crate) struct ThreadSlot(Mutex<Option<thread::Thread>>);
+
+    impl ThreadSlot {
+        pub(crate) fn set(&self, t: thread::Thread) {
+            *self.0.lock().unwrap() = Some(t);
+        }
+        pub(crate) fn unpark(&self) {
+            if let Some(t) = self.0.lock().unwrap().as_ref() {
+                t.unpark();
+            }
+        }
+    }
+
+    /// Loom has no timed park: a model parks until unparked (a lost wake-up is then a
+    /// deadlock loom reports).
+    pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+        thread::park();
+    }
+
+    /// A loom-visible model of `crossbeam_queue::ArrayQueue`.
+    pub(crate) struct BoundedQueue<T> {
+        items: Mutex<VecDeque<T>>,
+        capacity: usize,
+    }
+
+    impl<T> BoundedQueue<T> {
+        pub(crate) fn new(capacity: usize) -> Self {
+            BoundedQueue {
+                items: Mutex::new(VecDeque::new()),
+                capacity,
+            }
+        }
+        pub(crate) fn push(&self, value: T) -> Result<(), T> {
+            let mut items = self.items.lock().unwrap();
+            if items.len() == self.capacity {
+                return Err(value);
+            }
+            items.push_back(value);
+            Ok(())
+        }
+        pub(crate) fn pop(&self) -> Option<T> {
+            self.items.lock().unwrap().pop_front()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.items.lock().unwrap().len()
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
+        pub(crate) fn capacity(&self) -> usize {
+            self.capacity
+        }
+    }
+
+    /// A loom-visible model of `arc_swap::ArcSwap`.
+    pub(crate) struct SwapCell<T> {
+        current: loom::sync::RwLock<Arc<T>>,
+    }
+
+    impl<T> SwapCell<T> {
+        pub(crate) fn from_pointee(value: T) -> Self {
+            SwapCell {
+                current: loom::sync::RwLock::new(Arc::new(value)),
+            }
+        }
+        pub(crate) fn load(&self) -> Arc<T> {
+            self.current.read().unwrap().clone()
+        }
+        pub(crate) fn store(&self, value: Arc<T>) {
+            *self.current.write().unwrap() = value;
+        }
+    }
+}
+
+pub(crate) use imp::*;

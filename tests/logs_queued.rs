@@ -1,0 +1,250 @@
+//! Queued mode on the capture sink: the flush thread writes, counts reconcile exactly
+//! (accepted = written + dropped), and shutdown, flush and full queues keep their promises.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use opentelemetry::logs::{AnyValue, Severity};
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::logs::{LogProcessor, SdkLoggerProvider};
+use otel_os_events::logs::Processor;
+use otel_os_events::mode::{Mode, QueueOptions, WhenFull};
+use otel_os_events::sink::CaptureSink;
+use otel_os_events::{DropReason, Error, Stats};
+
+fn queued(capacity: usize, when_full: WhenFull, deadline: Duration) -> Mode {
+    Mode::Queued(QueueOptions {
+        capacity,
+        when_full,
+        shutdown_deadline: deadline,
+        ..QueueOptions::default()
+    })
+}
+
+fn emit_n(processor: &Processor, n: usize) {
+    let provider = SdkLoggerProvider::builder().build();
+    for i in 0..n {
+        let mut r = record(
+            &provider,
+            Some(Severity::Info),
+            Some(AnyValue::Int(i as i64)),
+            vec![],
+        );
+        processor.emit(&mut r, &InstrumentationScope::default());
+    }
+}
+
+fn balanced(stats: &Stats) {
+    assert_eq!(
+        stats.accepted,
+        stats.written + stats.dropped_total(),
+        "{stats:?}"
+    );
+}
+
+fn gettid() -> u32 {
+    // SAFETY: gettid has no preconditions and cannot fail.
+    unsafe { libc::gettid() as u32 }
+}
+
+#[test]
+fn the_flush_thread_writes_and_stamps_the_producer_thread() {
+    let (processor, capture) =
+        capture_processor(Processor::builder("q").with_mode(Mode::Queued(QueueOptions::default())));
+    let processor = std::sync::Arc::new(processor);
+    let tids: Vec<u32> = (0..3)
+        .map(|_| {
+            let p = processor.clone();
+            std::thread::spawn(move || {
+                emit_n(&p, 50);
+                gettid()
+            })
+        })
+        .map(|t| t.join().unwrap())
+        .collect();
+    processor.force_flush().unwrap();
+    let events = decoded(&capture);
+    assert_eq!(events.len(), 150);
+    for tid in &tids {
+        let mine: Vec<i64> = events
+            .iter()
+            .filter(|e| e.at("_thread_id") == &Val::U64(u64::from(*tid)))
+            .map(|e| match e.at("PartB.body") {
+                Val::I64(i) => *i,
+                v => panic!("{v:?}"),
+            })
+            .collect();
+        assert_eq!(
+            mine,
+            (0..50).collect::<Vec<_>>(),
+            "each producer's events, in its order"
+        );
+    }
+    let stats = processor.stats();
+    assert_eq!((stats.accepted, stats.written), (150, 150));
+    assert!(stats.queue_high_water >= 1);
+}
+
+#[test]
+fn a_full_queue_drops_and_counts() {
+    let (processor, capture) = capture_processor(Processor::builder("qf").with_mode(queued(
+        4,
+        WhenFull::Drop,
+        Duration::from_secs(5),
+    )));
+    capture.set_write_delay(Some(Duration::from_millis(20)));
+    emit_n(&processor, 100);
+    processor.force_flush().unwrap();
+    let stats = processor.stats();
+    balanced(&stats);
+    assert_eq!(stats.accepted, 100);
+    assert!(stats.dropped(DropReason::QueueFull) >= 80, "{stats:?}");
+    assert_eq!(capture.events().len() as u64, stats.written);
+    assert_eq!(stats.queue_high_water, 4);
+}
+
+#[test]
+fn block_waits_for_room_instead() {
+    let (processor, capture) = capture_processor(Processor::builder("qb").with_mode(queued(
+        2,
+        WhenFull::Block {
+            timeout: Duration::from_secs(10),
+        },
+        Duration::from_secs(5),
+    )));
+    capture.set_write_delay(Some(Duration::from_millis(2)));
+    emit_n(&processor, 30);
+    processor.force_flush().unwrap();
+    let stats = processor.stats();
+    assert_eq!(
+        (stats.accepted, stats.written, stats.dropped_total()),
+        (30, 30, 0)
+    );
+    assert_eq!(capture.events().len(), 30);
+}
+
+#[test]
+fn shutdown_drains_then_refuses() {
+    let (processor, capture) = capture_processor(Processor::builder("qs").with_mode(queued(
+        1000,
+        WhenFull::Drop,
+        Duration::from_secs(10),
+    )));
+    capture.set_write_delay(Some(Duration::from_micros(200)));
+    emit_n(&processor, 200);
+    processor.shutdown().unwrap();
+    assert_eq!(capture.events().len(), 200, "everything queued was written");
+    emit_n(&processor, 3);
+    let stats = processor.stats();
+    balanced(&stats);
+    assert_eq!(stats.dropped(DropReason::AfterShutdown), 3);
+    assert!(capture.registered().is_empty());
+}
+
+#[test]
+fn what_misses_the_shutdown_deadline_is_counted() {
+    let (processor, capture) = capture_processor(Processor::builder("qd").with_mode(queued(
+        1000,
+        WhenFull::Drop,
+        Duration::from_millis(100),
+    )));
+    capture.set_write_delay(Some(Duration::from_millis(10)));
+    emit_n(&processor, 200);
+    processor.shutdown().unwrap();
+    let stats = processor.stats();
+    balanced(&stats);
+    let late = stats.dropped(DropReason::Shutdown);
+    assert!(late > 100, "{stats:?}");
+    assert_eq!(capture.events().len() as u64, stats.written);
+    assert_eq!(stats.written + late, 200);
+}
+
+#[test]
+fn dropping_without_shutdown_still_writes_what_was_queued() {
+    let capture = CaptureSink::new();
+    capture.set_write_delay(Some(Duration::from_micros(500)));
+    {
+        let processor = Processor::builder("qdrop")
+            .with_sink(otel_os_events::sink::Sink::Capture(capture.clone()))
+            .with_mode(queued(1000, WhenFull::Drop, Duration::from_secs(10)))
+            .build()
+            .unwrap();
+        emit_n(&processor, 100);
+    }
+    assert_eq!(capture.events().len(), 100);
+}
+
+#[test]
+fn a_listener_that_left_before_the_write_is_counted() {
+    let (processor, capture) = capture_processor(Processor::builder("ql").with_mode(queued(
+        1000,
+        WhenFull::Drop,
+        Duration::from_secs(5),
+    )));
+    capture.set_write_delay(Some(Duration::from_millis(5)));
+    emit_n(&processor, 50);
+    capture.set_listening_all(false);
+    processor.force_flush().unwrap();
+    let stats = processor.stats();
+    balanced(&stats);
+    assert!(stats.dropped(DropReason::NoListener) > 0, "{stats:?}");
+    assert_eq!(stats.written + stats.dropped(DropReason::NoListener), 50);
+}
+
+#[test]
+fn queue_options_are_validated() {
+    for capacity in [0, (1 << 20) + 1] {
+        let err = Processor::builder("p")
+            .with_mode(Mode::Queued(QueueOptions {
+                capacity,
+                ..QueueOptions::default()
+            }))
+            .build()
+            .unwrap_err();
+        assert_eq!(err, Error::InvalidQueueCapacity { capacity });
+    }
+    for name in ["", "a\0b"] {
+        let err = Processor::builder("p")
+            .with_mode(Mode::Queued(QueueOptions {
+                thread_name: name.into(),
+                ..QueueOptions::default()
+            }))
+            .build()
+            .unwrap_err();
+        assert_eq!(err, Error::InvalidThreadName);
+    }
+}
+
+#[test]
+fn the_idle_flush_thread_sleeps() {
+    let (processor, _capture) = capture_processor(Processor::builder("qi").with_mode(
+        Mode::Queued(QueueOptions {
+            thread_name: "qi-flush".into(),
+            ..QueueOptions::default()
+        }),
+    ));
+    emit_n(&processor, 10);
+    processor.force_flush().unwrap();
+    let cpu_ticks = || -> u64 {
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            if std::fs::read_to_string(dir.join("comm")).unwrap().trim() == "qi-flush" {
+                let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+                let fields: Vec<&str> = stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap()
+                    .split_whitespace()
+                    .collect();
+                return fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+            }
+        }
+        panic!("no flush thread named qi-flush");
+    };
+    let before = cpu_ticks();
+    std::thread::sleep(Duration::from_secs(1));
+    // A spinning thread would use ~100 ticks (1 s); a sleeping one wakes 20 times a second.
+    assert!(cpu_ticks() - before <= 5, "the idle flush thread used CPU");
+}
