@@ -33,6 +33,11 @@ mod error;
 pub mod logs;
 pub mod mode;
 pub mod sink;
+#[cfg(otel_os_events_loom)]
+#[doc(hidden)]
+pub mod state;
+#[cfg(not(otel_os_events_loom))]
+mod state;
 mod stats;
 mod sync;
 
@@ -41,6 +46,7 @@ pub mod listen;
 
 pub use error::Error;
 pub use logs::UserEventsLoggerProviderBuilderExt;
+pub use state::{ListenerCallback, ListenerChange, MAX_KEYWORDS};
 pub use stats::{DropReason, Stats};
 
 /// The README's examples, compiled as doc tests so they stay true.

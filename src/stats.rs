@@ -21,6 +21,9 @@ pub enum DropReason {
     },
     /// Emitted after `shutdown`.
     AfterShutdown,
+    /// The record's keyword (from the builder's keyword function) would have been the
+    /// provider's 65th: tracepoints are registered for at most 64 keywords.
+    KeywordLimit,
     /// Queued mode: the queue was full (after waiting, with [`WhenFull::Block`](crate::mode::WhenFull::Block)).
     QueueFull,
     /// Queued mode: still queued when the shutdown deadline passed.
@@ -37,6 +40,7 @@ impl fmt::Display for DropReason {
             DropReason::NoSeverity => f.write_str("no severity"),
             DropReason::WriteError { errno } => write!(f, "write error (errno {errno})"),
             DropReason::AfterShutdown => f.write_str("after shutdown"),
+            DropReason::KeywordLimit => f.write_str("too many keywords"),
             DropReason::QueueFull => f.write_str("queue full"),
             DropReason::Shutdown => f.write_str("queued at shutdown deadline"),
             DropReason::NoListener => f.write_str("no listener by write time"),
@@ -91,6 +95,7 @@ pub(crate) struct Counters {
     oversize: AtomicU64,
     no_severity: AtomicU64,
     after_shutdown: AtomicU64,
+    keyword_limit: AtomicU64,
     queue_full: AtomicU64,
     shutdown: AtomicU64,
     no_listener: AtomicU64,
@@ -107,6 +112,7 @@ impl Counters {
             oversize: AtomicU64::new(0),
             no_severity: AtomicU64::new(0),
             after_shutdown: AtomicU64::new(0),
+            keyword_limit: AtomicU64::new(0),
             queue_full: AtomicU64::new(0),
             shutdown: AtomicU64::new(0),
             no_listener: AtomicU64::new(0),
@@ -146,6 +152,7 @@ impl Counters {
             DropReason::Oversize => &self.oversize,
             DropReason::NoSeverity => &self.no_severity,
             DropReason::AfterShutdown => &self.after_shutdown,
+            DropReason::KeywordLimit => &self.keyword_limit,
             DropReason::QueueFull => &self.queue_full,
             DropReason::Shutdown => &self.shutdown,
             DropReason::NoListener => &self.no_listener,
@@ -168,6 +175,7 @@ impl Counters {
         push(DropReason::Oversize, &self.oversize);
         push(DropReason::NoSeverity, &self.no_severity);
         push(DropReason::AfterShutdown, &self.after_shutdown);
+        push(DropReason::KeywordLimit, &self.keyword_limit);
         push(DropReason::QueueFull, &self.queue_full);
         push(DropReason::Shutdown, &self.shutdown);
         push(DropReason::NoListener, &self.no_listener);

@@ -10,7 +10,7 @@
 mod imp {
     pub(crate) use arc_swap::ArcSwap as SwapCell;
     pub(crate) use crossbeam_queue::ArrayQueue as BoundedQueue;
-    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
     pub(crate) use std::sync::{Arc, Condvar, Mutex};
     pub(crate) use std::thread;
 
@@ -37,7 +37,7 @@ mod imp {
 
 #[cfg(otel_os_events_loom)]
 mod imp {
-    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
     pub(crate) use loom::sync::{Arc, Condvar, Mutex};
     pub(crate) use loom::thread;
     use std::collections::VecDeque;
@@ -98,6 +98,16 @@ mod imp {
         }
     }
 
+    /// What [`SwapCell::load`] returns: like arc-swap's guard, it derefs to the `Arc`.
+    pub(crate) struct Guard<T>(Arc<T>);
+
+    impl<T> std::ops::Deref for Guard<T> {
+        type Target = Arc<T>;
+        fn deref(&self) -> &Arc<T> {
+            &self.0
+        }
+    }
+
     /// A loom-visible model of `arc_swap::ArcSwap`.
     pub(crate) struct SwapCell<T> {
         current: loom::sync::RwLock<Arc<T>>,
@@ -109,8 +119,8 @@ mod imp {
                 current: loom::sync::RwLock::new(Arc::new(value)),
             }
         }
-        pub(crate) fn load(&self) -> Arc<T> {
-            self.current.read().unwrap().clone()
+        pub(crate) fn load(&self) -> Guard<T> {
+            Guard(self.current.read().unwrap().clone())
         }
         pub(crate) fn store(&self, value: Arc<T>) {
             *self.current.write().unwrap() = value;

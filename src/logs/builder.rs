@@ -11,6 +11,7 @@ use crate::encode::{OversizePolicy, MAX_EVENT_SIZE_LIMIT};
 use crate::error::{validate_event_name, validate_provider_name};
 use crate::mode::{Mode, MAX_QUEUE_CAPACITY};
 use crate::sink::Sink;
+use crate::state::{ListenerCallback, ListenerChange};
 use crate::Error;
 
 use super::processor::Processor;
@@ -29,6 +30,13 @@ pub const MIN_MAX_EVENT_SIZE: usize = 512;
 
 /// A user function naming each event: given the record, it returns the event name.
 pub type EventNameFn = dyn for<'r> Fn(&'r SdkLogRecord) -> Cow<'r, str> + Send + Sync;
+
+/// A user function choosing each record's keyword.
+pub type KeywordFn = dyn Fn(&SdkLogRecord) -> u64 + Send + Sync;
+
+/// The default interval at which a listener callback's watcher looks at the enable words.
+pub const DEFAULT_LISTENER_POLL_INTERVAL: std::time::Duration =
+    std::time::Duration::from_millis(100);
 
 /// How each event's EventHeader event name is chosen.
 ///
@@ -72,7 +80,7 @@ impl fmt::Debug for EventName {
 }
 
 /// Builds a [`Processor`]; see [`Processor::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProcessorBuilder {
     pub(super) provider: String,
     pub(super) keyword: u64,
@@ -82,6 +90,23 @@ pub struct ProcessorBuilder {
     pub(super) oversize: OversizePolicy,
     pub(super) sink: Sink,
     pub(super) mode: Mode,
+    pub(super) keyword_fn: Option<Arc<KeywordFn>>,
+    pub(super) listener_callback: Option<Arc<ListenerCallback>>,
+    pub(super) listener_poll_interval: std::time::Duration,
+}
+
+impl fmt::Debug for ProcessorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessorBuilder")
+            .field("provider", &self.provider)
+            .field("keyword", &self.keyword)
+            .field("event_name", &self.event_name)
+            .field("max_event_size", &self.max_event_size)
+            .field("mode", &self.mode)
+            .field("keyword_fn", &self.keyword_fn.is_some())
+            .field("listener_callback", &self.listener_callback.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ProcessorBuilder {
@@ -95,6 +120,9 @@ impl ProcessorBuilder {
             oversize: OversizePolicy::default(),
             sink: Sink::default(),
             mode: Mode::default(),
+            keyword_fn: None,
+            listener_callback: None,
+            listener_poll_interval: DEFAULT_LISTENER_POLL_INTERVAL,
         }
     }
 
@@ -146,6 +174,47 @@ impl ProcessorBuilder {
     /// thread); see [`crate::mode`] for when to choose which.
     pub fn with_mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
+        self
+    }
+
+    /// Chooses each record's keyword (the builder's keyword is then only the first one
+    /// registered). A keyword's five tracepoints are registered the first time a record asks
+    /// for it, at most [`MAX_KEYWORDS`](crate::MAX_KEYWORDS) per provider; records asking for
+    /// more are counted as [`DropReason::KeywordLimit`](crate::DropReason::KeywordLimit).
+    ///
+    /// A tracepoint must exist before a session can attach to it, so the first record of a
+    /// new keyword is written only if something (e.g. `otel-os-events listen`) registered
+    /// the tracepoint and listens already.
+    pub fn with_keyword_fn(
+        mut self,
+        f: impl Fn(&SdkLogRecord) -> u64 + Send + Sync + 'static,
+    ) -> Self {
+        self.keyword_fn = Some(Arc::new(f));
+        self
+    }
+
+    /// Calls `callback` when a session starts or stops listening on any of the provider's
+    /// tracepoints.
+    ///
+    /// user_events sends no notification: the kernel only flips the tracepoint's enable
+    /// word. A watcher thread therefore looks at the words every poll interval (see
+    /// [`with_listener_poll_interval`](Self::with_listener_poll_interval), default 100 ms),
+    /// so a change is reported within one interval; a session that attaches and detaches
+    /// between two looks is not seen. The callback runs on the watcher thread.
+    pub fn with_listener_callback(
+        mut self,
+        callback: impl Fn(&ListenerChange) + Send + Sync + 'static,
+    ) -> Self {
+        self.listener_callback = Some(Arc::new(callback));
+        self
+    }
+
+    /// How often the listener callback's watcher looks (1 ms to 60 s; default 100 ms).
+    pub fn with_listener_poll_interval(mut self, interval: std::time::Duration) -> Self {
+        self.listener_poll_interval = interval.clamp(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_secs(60),
+        );
         self
     }
 

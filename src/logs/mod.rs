@@ -10,6 +10,7 @@
 //!   [`Error`](crate::Error) for every invalid option.
 
 mod builder;
+mod handle;
 mod layout;
 mod level;
 mod processor;
@@ -18,7 +19,7 @@ pub use builder::{
     EventName, EventNameFn, ProcessorBuilder, DEFAULT_MAX_EVENT_SIZE, MIN_MAX_EVENT_SIZE,
 };
 pub use level::level_of;
-pub use processor::{Processor, ProcessorHandle};
+pub use processor::Processor;
 
 pub use crate::encode::OversizePolicy;
 

@@ -13,12 +13,14 @@ use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
 
 use crate::encode::{fit, with_thread_buf, EventBuf, Fit, OversizePolicy};
-use crate::mode::{current_thread_id, write_now, Mode, Queued, QueuedEvent};
-use crate::sink::{Tracepoint, TracepointStatusEntry};
+use crate::mode::{current_thread_id, write_now, Mode, Queued, QueuedEvent, WriteFn};
+use crate::sink::TracepointStatusEntry;
+use crate::state::{ProviderState, TracepointSet, Watcher};
 use crate::stats::Counters;
 use crate::{DropReason, Error, Stats};
 
-use super::builder::{EventName, ProcessorBuilder};
+use super::builder::{EventName, KeywordFn, ProcessorBuilder};
+use super::handle::{Observed, ProcessorHandle};
 use super::layout::{encode_log, LogContext};
 use super::level::{level_index, level_of};
 
@@ -33,6 +35,7 @@ pub struct Processor {
     provider: String,
     observed: Arc<Observed>,
     event_name: EventName,
+    keyword_fn: Option<Arc<KeywordFn>>,
     max_event_size: usize,
     oversize: OversizePolicy,
     resource_keys: Vec<Key>,
@@ -42,65 +45,8 @@ pub struct Processor {
     queue: Option<Queued>,
     /// How long `force_flush` waits in queued mode.
     flush_timeout: Duration,
-}
-
-/// What a [`ProcessorHandle`] can still see after the SDK owns the processor.
-struct Observed {
-    /// Levels 1..=5, in order.
-    tracepoints: [Tracepoint; 5],
-    counters: Counters,
-}
-
-impl Observed {
-    fn status(&self) -> Vec<TracepointStatusEntry> {
-        self.tracepoints
-            .iter()
-            .map(|tp| TracepointStatusEntry {
-                tracepoint: tp.name().to_owned(),
-                status: tp.status(),
-            })
-            .collect()
-    }
-}
-
-/// A cheap, cloneable view of a processor's counters and tracepoint status, which stays
-/// valid after the processor is handed to the SDK (`with_log_processor` takes it by value).
-///
-/// ```
-/// use opentelemetry_sdk::logs::SdkLoggerProvider;
-/// use otel_os_events::logs::Processor;
-///
-/// let processor = Processor::builder("myprovider").build()?;
-/// let handle = processor.handle();
-/// let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
-/// // ... later, e.g. to export the drop counters as metrics:
-/// let dropped = handle.stats().dropped_total();
-/// # assert_eq!(dropped, 0);
-/// # Ok::<(), otel_os_events::Error>(())
-/// ```
-#[derive(Clone)]
-pub struct ProcessorHandle {
-    observed: Arc<Observed>,
-}
-
-impl ProcessorHandle {
-    /// Counters of written, truncated and dropped events.
-    pub fn stats(&self) -> Stats {
-        self.observed.counters.snapshot()
-    }
-
-    /// Each tracepoint with its registration state.
-    pub fn status(&self) -> Vec<TracepointStatusEntry> {
-        self.observed.status()
-    }
-}
-
-impl fmt::Debug for ProcessorHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProcessorHandle")
-            .field("stats", &self.stats())
-            .finish()
-    }
+    /// Reports listeners attaching and detaching, when a callback was given.
+    watcher: Option<Watcher>,
 }
 
 /// What the resource contributes to each event.
@@ -129,30 +75,52 @@ impl Processor {
     }
 
     pub(super) fn new(b: ProcessorBuilder) -> Result<Self, Error> {
-        let tracepoints = std::array::from_fn(|i| {
-            let name = format!("{}_L{:x}K{:x}", b.provider, i + 1, b.keyword);
-            Tracepoint::register(&b.sink, name)
-        });
+        let state = Arc::new(ProviderState::new(&b.provider, b.sink.clone(), b.keyword));
         let observed = Arc::new(Observed {
-            tracepoints,
+            state,
             counters: Counters::new(),
         });
+        let spawn_error = |e: std::io::Error| Error::ThreadSpawn {
+            reason: e.to_string(),
+        };
         let (queue, flush_timeout) = match &b.mode {
             Mode::Sync => (None, Duration::ZERO),
             Mode::Queued(options) => {
                 let queue =
-                    Queued::start(options, flush_writer(observed.clone())).map_err(|e| {
-                        Error::ThreadSpawn {
-                            reason: e.to_string(),
-                        }
-                    })?;
+                    Queued::start(options, flush_writer(observed.clone())).map_err(spawn_error)?;
                 (Some(queue), options.shutdown_deadline)
             }
         };
-        let processor = Processor {
+        let watcher = match &b.listener_callback {
+            None => None,
+            Some(callback) => Some(
+                Watcher::start(
+                    observed.state.clone(),
+                    callback.clone(),
+                    b.listener_poll_interval,
+                )
+                .map_err(spawn_error)?,
+            ),
+        };
+        // One diagnostic per processor, never one per event.
+        if let Some(first) = observed
+            .state
+            .status()
+            .first()
+            .filter(|s| !s.status.is_registered())
+        {
+            otel_warn!(
+                name: "UserEvents.NotRegistered",
+                provider = b.provider.clone(),
+                status = first.status.to_string(),
+                message = "user_events tracepoints could not be registered: nothing will be written"
+            );
+        }
+        Ok(Processor {
             provider: b.provider,
             observed,
             event_name: b.event_name,
+            keyword_fn: b.keyword_fn,
             max_event_size: b.max_event_size,
             oversize: b.oversize,
             resource_keys: b.resource_keys,
@@ -160,18 +128,8 @@ impl Processor {
             shut_down: AtomicBool::new(false),
             queue,
             flush_timeout,
-        };
-        // One diagnostic per processor, never one per event.
-        let status = processor.observed.tracepoints[0].status();
-        if !status.is_registered() {
-            otel_warn!(
-                name: "UserEvents.NotRegistered",
-                provider = processor.provider.clone(),
-                status = status.to_string(),
-                message = "user_events tracepoints could not be registered: nothing will be written"
-            );
-        }
-        Ok(processor)
+            watcher,
+        })
     }
 
     /// The provider name.
@@ -179,7 +137,7 @@ impl Processor {
         &self.provider
     }
 
-    /// Counters of written, truncated and dropped events.
+    /// Counters of accepted, written, truncated and dropped events.
     pub fn stats(&self) -> Stats {
         self.observed.counters.snapshot()
     }
@@ -192,10 +150,10 @@ impl Processor {
         }
     }
 
-    /// Each tracepoint with its registration state: says why nothing flows on a kernel
-    /// without user_events, without tracefs, or without permission.
+    /// Each tracepoint (of every keyword registered so far) with its registration state:
+    /// says why nothing flows on a kernel without user_events, tracefs, or permission.
     pub fn status(&self) -> Vec<TracepointStatusEntry> {
-        self.observed.status()
+        self.observed.state.status()
     }
 
     fn event_name<'r>(&'r self, record: &'r SdkLogRecord) -> Cow<'r, str> {
@@ -208,10 +166,15 @@ impl Processor {
         }
     }
 
-    fn write_record(&self, record: &SdkLogRecord, severity: Severity, tracepoint: usize) {
+    fn write_record(
+        &self,
+        record: &SdkLogRecord,
+        severity: Severity,
+        set: &Arc<TracepointSet>,
+        level: usize,
+    ) {
         let counters = &self.observed.counters;
         counters.accepted();
-        let level = level_of(severity);
         let event_name = self.event_name(record);
         let cx = LogContext {
             event_name: &event_name,
@@ -226,25 +189,25 @@ impl Processor {
                 self.max_event_size,
                 self.oversize,
                 |buf, limits, truncated| {
-                    encode_log(buf, record, severity, level, &cx, limits, truncated)
+                    encode_log(
+                        buf,
+                        record,
+                        severity,
+                        level_of(severity),
+                        &cx,
+                        limits,
+                        truncated,
+                    )
                 },
             )
         };
         let Some(queue) = &self.queue else {
             with_thread_buf(|buf| {
                 match encode(buf) {
-                    Fit::Whole => write_now(
-                        &self.observed.tracepoints[tracepoint],
-                        buf.parts(),
-                        false,
-                        counters,
-                    ),
-                    Fit::Truncated { .. } => write_now(
-                        &self.observed.tracepoints[tracepoint],
-                        buf.parts(),
-                        true,
-                        counters,
-                    ),
+                    Fit::Whole => write_now(&set.levels[level], buf.parts(), false, counters),
+                    Fit::Truncated { .. } => {
+                        write_now(&set.levels[level], buf.parts(), true, counters)
+                    }
                     Fit::TooLarge { .. } => counters.dropped(DropReason::Oversize),
                 }
                 self.trim(buf);
@@ -263,7 +226,8 @@ impl Processor {
             }
         };
         let event = QueuedEvent {
-            tracepoint,
+            set: set.clone(),
+            level,
             buf,
             truncated,
         };
@@ -282,12 +246,10 @@ impl Processor {
 
 /// What the flush thread does with each queued event: re-check the enable word (sessions
 /// may have left since the emit), write, count.
-fn flush_writer(observed: Arc<Observed>) -> Box<dyn FnMut(&QueuedEvent, bool) + Send> {
+fn flush_writer(observed: Arc<Observed>) -> WriteFn {
     Box::new(move |event, late| {
         let counters = &observed.counters;
-        let Some(tracepoint) = observed.tracepoints.get(event.tracepoint) else {
-            return counters.dropped(DropReason::NoListener);
-        };
+        let tracepoint = &event.set.levels[event.level];
         if late {
             counters.dropped(DropReason::Shutdown);
         } else if !tracepoint.enabled() {
@@ -312,24 +274,45 @@ fn clean_event_name(name: Cow<'_, str>) -> Cow<'_, str> {
 
 impl LogProcessor for Processor {
     fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
+        let counters = &self.observed.counters;
         if self.shut_down.load(Relaxed) {
-            self.observed.counters.refused(DropReason::AfterShutdown);
-            return;
+            return counters.refused(DropReason::AfterShutdown);
         }
         let Some(severity) = record.severity_number() else {
-            self.observed.counters.refused(DropReason::NoSeverity);
+            return counters.refused(DropReason::NoSeverity);
+        };
+        let level = level_index(level_of(severity));
+        let snapshot = self.observed.state.load();
+        let Some(keyword_fn) = &self.keyword_fn else {
+            let set = &snapshot.sets[0];
+            if set.levels[level].enabled() {
+                self.write_record(record, severity, set, level);
+            }
             return;
         };
-        let index = level_index(level_of(severity));
-        if self.observed.tracepoints[index].enabled() {
-            self.write_record(record, severity, index);
+        let keyword = keyword_fn(record);
+        let set = match snapshot.set(keyword) {
+            Some(set) => set.clone(),
+            None => match self.observed.state.set_for(keyword) {
+                Some(set) => set,
+                None => return counters.refused(DropReason::KeywordLimit),
+            },
+        };
+        if set.levels[level].enabled() {
+            self.write_record(record, severity, &set, level);
         }
     }
 
-    /// One relaxed load of the level's enable word: no lock, no allocation.
+    /// One load of the state snapshot and of the level's enable word: no lock, no
+    /// allocation. With a keyword function, true if the level listens on any keyword.
     #[inline]
     fn event_enabled(&self, level: Severity, _target: &str, _name: Option<&str>) -> bool {
-        self.observed.tracepoints[level_index(level_of(level))].enabled()
+        let level = level_index(level_of(level));
+        let snapshot = self.observed.state.load();
+        match self.keyword_fn {
+            None => snapshot.sets[0].levels[level].enabled(),
+            Some(_) => snapshot.sets.iter().any(|set| set.levels[level].enabled()),
+        }
     }
 
     /// Sync mode: nothing is buffered, returns at once. Queued mode: returns once every
@@ -354,9 +337,7 @@ impl LogProcessor for Processor {
         if let Some(queue) = &self.queue {
             queue.shutdown();
         }
-        for tp in &self.observed.tracepoints {
-            tp.unregister();
-        }
+        self.observed.state.unregister_all();
         Ok(())
     }
 
@@ -401,6 +382,8 @@ impl fmt::Debug for Processor {
             .field("event_name", &self.event_name)
             .field("max_event_size", &self.max_event_size)
             .field("oversize", &self.oversize)
+            .field("queued", &self.queue.is_some())
+            .field("listener_watcher", &self.watcher.is_some())
             .field("status", &self.status())
             .field("stats", &self.observed.counters)
             .finish()

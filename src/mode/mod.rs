@@ -24,7 +24,7 @@ pub mod channel;
 pub(crate) mod channel;
 mod queued;
 
-pub(crate) use queued::{current_thread_id, Queued, QueuedEvent};
+pub(crate) use queued::{current_thread_id, Queued, QueuedEvent, WriteFn};
 
 /// How events reach the kernel, chosen in the builder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

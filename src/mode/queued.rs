@@ -23,8 +23,10 @@ pub(crate) fn current_thread_id() -> u32 {
 
 /// An encoded event waiting for the flush thread.
 pub(crate) struct QueuedEvent {
-    /// Which of the processor's tracepoints it goes to.
-    pub tracepoint: usize,
+    /// The tracepoints of its keyword (kept alive while queued).
+    pub set: std::sync::Arc<crate::state::TracepointSet>,
+    /// Its level's index (0..5) in `set`.
+    pub level: usize,
     /// The finished event.
     pub buf: EventBuf,
     /// Whether it was cut to fit.

@@ -1,0 +1,55 @@
+//! A view of a processor that outlives handing it to the SDK.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::sink::TracepointStatusEntry;
+use crate::state::ProviderState;
+use crate::stats::Counters;
+use crate::Stats;
+
+/// What a processor shares with its handle and its flush thread.
+pub(super) struct Observed {
+    pub(super) state: Arc<ProviderState>,
+    pub(super) counters: Counters,
+}
+
+/// A cheap, cloneable view of a processor's counters and tracepoint status, which stays
+/// valid after the processor is handed to the SDK (`with_log_processor` takes it by value).
+///
+/// ```
+/// use opentelemetry_sdk::logs::SdkLoggerProvider;
+/// use otel_os_events::logs::Processor;
+///
+/// let processor = Processor::builder("myprovider").build()?;
+/// let handle = processor.handle();
+/// let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
+/// // ... later, e.g. to export the drop counters as metrics:
+/// let dropped = handle.stats().dropped_total();
+/// # assert_eq!(dropped, 0);
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ProcessorHandle {
+    pub(super) observed: Arc<Observed>,
+}
+
+impl ProcessorHandle {
+    /// Counters of accepted, written, truncated and dropped events.
+    pub fn stats(&self) -> Stats {
+        self.observed.counters.snapshot()
+    }
+
+    /// Each tracepoint (of every keyword registered so far) with its registration state.
+    pub fn status(&self) -> Vec<TracepointStatusEntry> {
+        self.observed.state.status()
+    }
+}
+
+impl fmt::Debug for ProcessorHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessorHandle")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
