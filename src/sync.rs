@@ -93,9 +93,6 @@ mod imp {
         pub(crate) fn is_empty(&self) -> bool {
             self.len() == 0
         }
-        pub(crate) fn capacity(&self) -> usize {
-            self.capacity
-        }
     }
 
     /// What [`SwapCell::load`] returns: like arc-swap's guard, it derefs to the `Arc`.

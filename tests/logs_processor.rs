@@ -245,3 +245,89 @@ fn a_callback_that_logs_while_naming_does_not_panic() {
     assert_eq!(capture.events().len(), 2);
     assert_eq!(p.stats().written, 2);
 }
+
+#[test]
+fn keywords_register_on_first_use_up_to_the_limit() {
+    use opentelemetry::logs::AnyValue::Int;
+    let (processor, capture) = capture_processor(Processor::builder("kw").with_keyword_fn(|r| {
+        r.attributes_iter()
+            .find(|(k, _)| k.as_str() == "kw")
+            .and_then(|(_, v)| {
+                if let Int(i) = v {
+                    Some(*i as u64)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(1)
+    }));
+    let provider = SdkLoggerProvider::builder().build();
+    for kw in [1u64, 0x20, 0x20, 0xabc] {
+        let mut r = record(
+            &provider,
+            Some(Severity::Warn),
+            None,
+            vec![("kw", Int(kw as i64))],
+        );
+        processor.emit(&mut r, &InstrumentationScope::default());
+    }
+    let got: Vec<String> = capture.events().into_iter().map(|e| e.tracepoint).collect();
+    assert_eq!(got, ["kw_L3K1", "kw_L3K20", "kw_L3K20", "kw_L3Kabc"]);
+    assert_eq!(processor.status().len(), 15, "three keywords × five levels");
+    for kw in 0..200u64 {
+        let mut r = record(
+            &provider,
+            Some(Severity::Warn),
+            None,
+            vec![("kw", Int(1000 + kw as i64))],
+        );
+        processor.emit(&mut r, &InstrumentationScope::default());
+    }
+    let stats = processor.stats();
+    assert_eq!(processor.status().len(), otel_os_events::MAX_KEYWORDS * 5);
+    assert_eq!(
+        stats.dropped(DropReason::KeywordLimit),
+        200 - (otel_os_events::MAX_KEYWORDS as u64 - 3)
+    );
+    assert_eq!(stats.accepted, stats.written + stats.dropped_total());
+}
+
+#[test]
+fn the_listener_callback_hears_sessions_come_and_go() {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let heard: Arc<Mutex<Vec<otel_os_events::ListenerChange>>> = Arc::default();
+    let sink = heard.clone();
+    let capture = otel_os_events::sink::CaptureSink::new();
+    capture.set_listening_all(false);
+    let processor = Processor::builder("lc")
+        .with_sink(otel_os_events::sink::Sink::Capture(capture.clone()))
+        .with_listener_callback(move |c| sink.lock().unwrap().push(c.clone()))
+        .with_listener_poll_interval(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let wait_for = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while heard.lock().unwrap().len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "callback not called: {:?}",
+                heard.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    capture.set_listening("lc_L2K1", true);
+    wait_for(1);
+    capture.set_listening("lc_L2K1", false);
+    wait_for(2);
+    let heard = heard.lock().unwrap().clone();
+    let expect = |listening| otel_os_events::ListenerChange {
+        tracepoint: "lc_L2K1".into(),
+        level: 2,
+        keyword: 1,
+        listening,
+    };
+    assert_eq!(heard, [expect(true), expect(false)]);
+    drop(processor); // stops and joins the watcher
+}

@@ -1,7 +1,7 @@
 //! A view of a processor that outlives handing it to the SDK.
 
+use crate::sync::Arc;
 use std::fmt;
-use std::sync::Arc;
 
 use crate::sink::TracepointStatusEntry;
 use crate::state::ProviderState;

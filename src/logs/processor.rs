@@ -1,9 +1,9 @@
 //! The logs processor: OpenTelemetry log records to EventHeader tracepoints.
 
+use crate::sync::Arc;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::logs::{AnyValue, Severity};
@@ -35,7 +35,7 @@ pub struct Processor {
     provider: String,
     observed: Arc<Observed>,
     event_name: EventName,
-    keyword_fn: Option<Arc<KeywordFn>>,
+    keyword_fn: Option<std::sync::Arc<KeywordFn>>,
     max_event_size: usize,
     oversize: OversizePolicy,
     resource_keys: Vec<Key>,

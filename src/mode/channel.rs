@@ -1,11 +1,15 @@
 //! The queue between emitting threads and the one flush thread, with the two guarantees
 //! queued mode promises, in code small enough to model-check (see `loom-tests/`):
 //!
-//! - **shutdown loses nothing silently:** a producer announces itself (`entering`) before it
-//!   checks `closed`, and the flush thread finishes only once `closed` is set *and* no
-//!   producer is between its check and its push; then it drains one last time. A producer
-//!   that comes later sees `closed` and gets its item back, to count. (Without `entering`, an
-//!   item pushed after the final drain would sit in the queue forever.)
+//! - **shutdown loses nothing silently:** one atomic word holds both the `CLOSED` bit and the
+//!   number of producers between their closed-check and the end of their push. A producer
+//!   adds itself and learns whether the channel is closed in the same read-modify-write; the
+//!   flush thread finishes only when the word is exactly `CLOSED` (closed, and nobody
+//!   pushing), then drains one last time. A producer that comes later sees `CLOSED` and gets
+//!   its item back, to count. Keeping both in one word makes every step a read-modify-write
+//!   of one location, correct under acquire/release alone (two separate flags were not, and
+//!   loom found the interleaving). Without the count, an item pushed after the final drain
+//!   would sit in the queue forever.
 //! - **`flush` waits for everything accepted before it:** it sends a marker through the same
 //!   FIFO and waits for the flush thread to reach it.
 //!
@@ -74,20 +78,24 @@ impl FlushMarker {
 /// A bounded multi-producer queue drained by one flush thread.
 pub struct Channel<T> {
     queue: BoundedQueue<Slot<T>>,
-    closed: AtomicBool,
-    /// Producers (and flushers) between their `closed` check and the end of their push.
-    entering: AtomicUsize,
+    /// [`CLOSED`] plus [`ENTERING`] per producer (or flusher) between its check and the end
+    /// of its push.
+    gate: AtomicUsize,
     sleeping: AtomicBool,
     flusher: ThreadSlot,
 }
+
+/// The closed bit of [`Channel::gate`].
+const CLOSED: usize = 1;
+/// One producer in [`Channel::gate`].
+const ENTERING: usize = 2;
 
 impl<T> Channel<T> {
     /// A channel holding at most `capacity` items (and flush markers), at least 1.
     pub fn new(capacity: usize) -> Self {
         Channel {
             queue: BoundedQueue::new(capacity.max(1)),
-            closed: AtomicBool::new(false),
-            entering: AtomicUsize::new(0),
+            gate: AtomicUsize::new(0),
             sleeping: AtomicBool::new(false),
             flusher: ThreadSlot::default(),
         }
@@ -100,18 +108,14 @@ impl<T> Channel<T> {
 
     /// True once [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
-        self.closed.load(SeqCst)
+        self.gate.load(SeqCst) & CLOSED != 0
     }
 
-    /// Runs `push` between announcing this producer and checking `closed`.
+    /// Runs `push` unless the channel is closed, counted in the gate meanwhile.
     fn entered<R>(&self, push: impl FnOnce() -> R) -> Option<R> {
-        self.entering.fetch_add(1, SeqCst);
-        let result = if self.closed.load(SeqCst) {
-            None
-        } else {
-            Some(push())
-        };
-        self.entering.fetch_sub(1, SeqCst);
+        let closed = self.gate.fetch_add(ENTERING, SeqCst) & CLOSED != 0;
+        let result = if closed { None } else { Some(push()) };
+        self.gate.fetch_sub(ENTERING, SeqCst);
         result
     }
 
@@ -170,7 +174,7 @@ impl<T> Channel<T> {
 
     /// Refuses items from now on and wakes the flush thread to drain and finish.
     pub fn close(&self) {
-        self.closed.store(true, SeqCst);
+        self.gate.fetch_or(CLOSED, SeqCst);
         self.flusher.unpark();
     }
 
@@ -193,13 +197,11 @@ impl<T> Channel<T> {
     /// `--cfg otel_os_events_loom_broken` drops the second condition on purpose, so that
     /// loom-tests can show the models catch the race it guards against.
     fn finished(&self) -> bool {
-        #[cfg(not(otel_os_events_loom_broken))]
-        {
-            self.closed.load(SeqCst) && self.entering.load(SeqCst) == 0
-        }
-        #[cfg(otel_os_events_loom_broken)]
-        {
-            self.closed.load(SeqCst)
+        let gate = self.gate.load(SeqCst);
+        if cfg!(otel_os_events_loom_broken) {
+            gate & CLOSED != 0
+        } else {
+            gate == CLOSED
         }
     }
 
@@ -214,14 +216,14 @@ impl<T> Channel<T> {
                 self.drain(&mut handle);
                 return;
             }
-            if self.closed.load(SeqCst) {
+            if self.is_closed() {
                 // Closed, but a producer is mid-push: let it finish.
                 thread::yield_now();
                 continue;
             }
             self.sleeping.store(true, SeqCst);
             fence(SeqCst);
-            if self.queue.is_empty() && !self.closed.load(SeqCst) {
+            if self.queue.is_empty() && !self.is_closed() {
                 park_timeout(idle);
             }
             self.sleeping.store(false, SeqCst);

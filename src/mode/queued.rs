@@ -24,7 +24,7 @@ pub(crate) fn current_thread_id() -> u32 {
 /// An encoded event waiting for the flush thread.
 pub(crate) struct QueuedEvent {
     /// The tracepoints of its keyword (kept alive while queued).
-    pub set: std::sync::Arc<crate::state::TracepointSet>,
+    pub set: Arc<crate::state::TracepointSet>,
     /// Its level's index (0..5) in `set`.
     pub level: usize,
     /// The finished event.
