@@ -17,6 +17,24 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "host tests (kernel tests skip loudly here: this kernel has no user_events)"
 cargo test --workspace --all-features
 
+step "loom models of the queue and the state (loom-tests/)"
+LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg otel_os_events_loom" CARGO_TARGET_DIR="$root/target/loom" \
+    cargo test -p loom-tests --release
+
+step "loom must catch the deliberately broken shutdown (cfg otel_os_events_loom_broken)"
+if LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg otel_os_events_loom --cfg otel_os_events_loom_broken" \
+    CARGO_TARGET_DIR="$root/target/loom-broken" \
+    cargo test -p loom-tests --release -- shutdown_loses_nothing >"$root/target/loom-broken.log" 2>&1; then
+    echo "vm/test.sh: the broken variant passed: the loom models cannot fail" >&2
+    exit 1
+fi
+grep -q "accepted items written exactly once" "$root/target/loom-broken.log" || {
+    echo "vm/test.sh: the broken variant failed for another reason:" >&2
+    tail -30 "$root/target/loom-broken.log" >&2
+    exit 1
+}
+echo "ok: loom caught the broken variant" >&2
+
 step "kernel with CONFIG_USER_EVENTS (cached under ~/.cache/otel-os-events)"
 vm/build-kernel.sh >/dev/null
 
@@ -29,11 +47,18 @@ export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$root/vm/run.sh"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace --all-features --tests 2>&1 | tee "$log"
+cargo test --workspace --exclude loom-tests --exclude stress --all-features --tests 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 if grep -q 'SKIPPED: no user_events' "$log"; then
     echo "vm/test.sh: an in-VM test skipped for want of user_events: the VM tests proved nothing" >&2
     exit 1
 fi
-exit "$status"
+[[ $status == 0 ]] || exit "$status"
+
+step "stress inside the VM, both modes, a perf reader checking the books"
+unset CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER
+cargo build --quiet -p stress --release
+for mode in sync queued; do
+    vm/run.sh "$root/target/release/stress" --threads 2 --seconds 1 --mode "$mode" --listen
+done
