@@ -33,7 +33,13 @@ struct Options {
 }
 
 fn parse() -> Result<Options, String> {
-    let mut o = Options { threads: 4, seconds: 1.0, queued: false, capture: false, listen: false };
+    let mut o = Options {
+        threads: 4,
+        seconds: 1.0,
+        queued: false,
+        capture: false,
+        listen: false,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -43,7 +49,8 @@ fn parse() -> Result<Options, String> {
             "--mode" => o.queued = matches!(value()?.as_str(), "queued"),
             "--sink" => o.capture = matches!(value()?.as_str(), "capture"),
             "--listen" => o.listen = true,
-            "--bench" => {} // `cargo bench` style runners pass it
+            "--bench" => {} // `cargo bench`-style runners pass it
+            "--help" | "-h" => return Err("usage: stress [--threads N] [--seconds S] [--mode sync|queued] [--sink user-events|capture] [--listen]".into()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -67,7 +74,10 @@ fn main() {
         if o.capture { "capture" } else { "user_events" },
         o.listen
     );
-    println!("{:>8} {:>14} {:>12} {:>12} {:>10} {:>10}", "threads", "events/s", "written", "dropped", "received", "lost");
+    println!(
+        "{:>8} {:>14} {:>12} {:>12} {:>10} {:>10}",
+        "threads", "events/s", "written", "dropped", "received", "lost"
+    );
     let mut ok = true;
     let mut threads = 1;
     while threads <= o.threads {
@@ -88,13 +98,20 @@ fn run(o: &Options, threads: usize) -> bool {
         builder = builder.with_sink(Sink::Capture(capture.clone()));
     }
     if o.queued {
-        builder = builder.with_mode(Mode::Queued(QueueOptions { capacity: 65_536, ..QueueOptions::default() }));
+        builder = builder.with_mode(Mode::Queued(QueueOptions {
+            capacity: 65_536,
+            ..QueueOptions::default()
+        }));
     }
     let processor = Arc::new(builder.build().expect("build"));
     let tracepoint = format!("{provider_name}_L4K1");
     let session = (o.listen && !o.capture).then(|| {
-        let options = SessionOptions { ring_data_pages: 1024, ..SessionOptions::default() };
-        PerfSession::open(&[&tracepoint], options).expect("open perf session (is this a user_events kernel?)")
+        let options = SessionOptions {
+            ring_data_pages: 1024,
+            ..SessionOptions::default()
+        };
+        PerfSession::open(&[&tracepoint], options)
+            .expect("open perf session (is this a user_events kernel?)")
     });
     let stop = Arc::new(AtomicBool::new(false));
     let reader = session.map(|mut s| {
@@ -139,7 +156,9 @@ fn run(o: &Options, threads: usize) -> bool {
     let elapsed = start.elapsed().as_secs_f64();
     let _ = processor.shutdown();
     stop.store(true, Ordering::Relaxed);
-    let (received, lost) = reader.map(|r| r.join().unwrap()).unwrap_or((capture.take().len() as u64, 0));
+    let (received, lost) = reader
+        .map(|r| r.join().unwrap())
+        .unwrap_or((capture.take().len() as u64, 0));
     let stats = processor.stats();
     println!(
         "{threads:>8} {:>14.0} {:>12} {:>12} {:>10} {:>10}",
@@ -151,7 +170,8 @@ fn run(o: &Options, threads: usize) -> bool {
     );
     let listened = o.listen || o.capture;
     let balanced = stats.accepted == stats.written + stats.dropped_total();
-    let delivered = !listened || received == stats.written || (received + lost >= stats.written && lost > 0);
+    let delivered =
+        !listened || received == stats.written || (received + lost >= stats.written && lost > 0);
     if !balanced || !delivered {
         eprintln!("stress: {stats:?} emitted={emitted} received={received} lost={lost}");
     }
