@@ -6,15 +6,8 @@ use std::time::Duration;
 use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
+use loom_tests::model;
 use otel_os_events::mode::channel::{Channel, Refused};
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(f);
-}
 
 /// Sends `item`; returns true if it was accepted.
 fn send(channel: &Channel<u32>, item: u32) -> bool {

@@ -3,16 +3,9 @@
 
 use loom::sync::Arc;
 use loom::thread;
+use loom_tests::model;
 use otel_os_events::sink::{CaptureSink, Sink};
 use otel_os_events::state::ProviderState;
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(f);
-}
 
 /// Two writers register different keywords while a reader loads snapshots: the reader only
 /// sees whole snapshots (keyword 1 first, no duplicates, one listening entry per set), and

@@ -93,21 +93,13 @@ pub fn fit(
         max_items: cap,
         max_attributes: usize::MAX,
     };
-    // 1. The largest value cap that fits, bisecting [MIN_STR_CAP, max).
+    // 1. The largest value cap that fits.
     if fits(with_cap(MIN_STR_CAP)) {
-        let (mut lo, mut hi) = (MIN_STR_CAP, max);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if fits(with_cap(mid)) {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        encode(buf, with_cap(lo), marker);
+        let cap = largest_fitting(MIN_STR_CAP, max, |cap| fits(with_cap(cap)));
+        encode(buf, with_cap(cap), marker);
         return Fit::Truncated { original };
     }
-    // 2. Values at the floor: the most attributes that fit, bisecting [0, attributes].
+    // 2. Values at the floor: the most attributes that fit.
     let floor = |n: usize| Limits {
         max_attributes: n,
         ..with_cap(MIN_STR_CAP)
@@ -115,17 +107,23 @@ pub fn fit(
     if !fits(floor(0)) {
         return Fit::TooLarge { original };
     }
-    let (mut lo, mut hi) = (0, first.attributes);
+    let attributes = largest_fitting(0, first.attributes, |n| fits(floor(n)));
+    encode(buf, floor(attributes), marker);
+    Fit::Truncated { original }
+}
+
+/// The largest `n` in `[lo, hi)` for which `fits(n)`, given that `fits(lo)` holds and `fits`
+/// is monotone (bisection).
+fn largest_fitting(mut lo: usize, mut hi: usize, mut fits: impl FnMut(usize) -> bool) -> usize {
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
-        if fits(floor(mid)) {
+        if fits(mid) {
             lo = mid;
         } else {
             hi = mid;
         }
     }
-    encode(buf, floor(lo), marker);
-    Fit::Truncated { original }
+    lo
 }
 
 thread_local! {

@@ -60,24 +60,18 @@ const _: () = assert!(std::mem::size_of::<PerfEventAttr>() == PERF_ATTR_SIZE_VER
 /// `_IOC(dir, '$', nr, size)` for the perf ioctls. The direction encoding differs on a few
 /// architectures.
 const fn perf_ioc(dir: u64, nr: u64, size: u64) -> u64 {
-    #[cfg(any(
+    const SIZE_BITS: u64 = if cfg!(any(
         target_arch = "powerpc",
         target_arch = "powerpc64",
         target_arch = "mips",
         target_arch = "mips64",
         target_arch = "sparc",
         target_arch = "sparc64"
-    ))]
-    const SIZE_BITS: u64 = 13;
-    #[cfg(not(any(
-        target_arch = "powerpc",
-        target_arch = "powerpc64",
-        target_arch = "mips",
-        target_arch = "mips64",
-        target_arch = "sparc",
-        target_arch = "sparc64"
-    )))]
-    const SIZE_BITS: u64 = 14;
+    )) {
+        13
+    } else {
+        14
+    };
     (dir << (16 + SIZE_BITS)) | (size << 16) | ((b'$' as u64) << 8) | nr
 }
 #[cfg(any(
