@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::encode::OversizePolicy;
 use crate::sink::{Sink, Tracepoint, TracepointStatusEntry};
 use crate::sync::{Arc, Mutex, SwapCell};
 
@@ -33,8 +34,19 @@ impl TracepointSet {
     }
 }
 
+/// The size options that can change at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeLimits {
+    /// The largest event payload to write.
+    pub max_event_size: usize,
+    /// What to do with a larger one.
+    pub oversize: OversizePolicy,
+}
+
 /// What emitting threads read.
 pub struct Snapshot {
+    /// The size options in force.
+    pub limits: SizeLimits,
     /// The builder's keyword first, then keywords registered on first use.
     pub sets: Vec<Arc<TracepointSet>>,
     /// Per set, bit `level - 1` is set while that tracepoint had a listener at the watcher's
@@ -74,12 +86,13 @@ pub struct ProviderState {
 
 impl ProviderState {
     /// Registers the tracepoints of `keyword` and makes them the first set.
-    pub fn new(provider: &str, sink: Sink, keyword: u64) -> Self {
+    pub fn new(provider: &str, sink: Sink, keyword: u64, limits: SizeLimits) -> Self {
         let first = Arc::new(TracepointSet::register(&sink, provider, keyword));
         ProviderState {
             provider: provider.to_owned(),
             sink,
             current: SwapCell::from_pointee(Snapshot {
+                limits,
                 sets: vec![first],
                 listening: vec![0],
             }),
@@ -113,9 +126,27 @@ impl ProviderState {
         sets.push(set.clone());
         let mut listening = old.listening.clone();
         listening.push(0);
+        let limits = old.limits;
         drop(old);
-        self.current.store(Arc::new(Snapshot { sets, listening }));
+        self.current.store(Arc::new(Snapshot {
+            limits,
+            sets,
+            listening,
+        }));
         Some(set)
+    }
+
+    /// Swaps in new size limits; events encoded from now on use them.
+    pub fn reconfigure(&self, limits: SizeLimits) {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let old = self.load();
+        let next = Snapshot {
+            limits,
+            sets: old.sets.clone(),
+            listening: old.listening.clone(),
+        };
+        drop(old);
+        self.current.store(Arc::new(next));
     }
 
     /// Looks at every tracepoint's enable word; if any changed since the last look, swaps in
@@ -146,9 +177,13 @@ impl ProviderState {
             })
             .collect();
         if !changes.is_empty() {
-            let sets = old.sets.clone();
+            let (limits, sets) = (old.limits, old.sets.clone());
             drop(old);
-            self.current.store(Arc::new(Snapshot { sets, listening }));
+            self.current.store(Arc::new(Snapshot {
+                limits,
+                sets,
+                listening,
+            }));
         }
         changes
     }

@@ -4,8 +4,17 @@
 use loom::sync::Arc;
 use loom::thread;
 use loom_tests::model;
+use otel_os_events::logs::{OversizePolicy, DEFAULT_MAX_EVENT_SIZE};
 use otel_os_events::sink::{CaptureSink, Sink};
-use otel_os_events::state::ProviderState;
+use otel_os_events::state::{ProviderState, SizeLimits};
+
+fn state(provider: &str) -> ProviderState {
+    let limits = SizeLimits {
+        max_event_size: DEFAULT_MAX_EVENT_SIZE,
+        oversize: OversizePolicy::Truncate,
+    };
+    ProviderState::new(provider, Sink::Capture(CaptureSink::new()), 1, limits)
+}
 
 /// Two writers register different keywords while a reader loads snapshots: the reader only
 /// sees whole snapshots (keyword 1 first, no duplicates, one listening entry per set), and

@@ -3,14 +3,21 @@
 use crate::sync::Arc;
 use std::fmt;
 
+use crate::encode::{OversizePolicy, MAX_EVENT_SIZE_LIMIT};
 use crate::sink::TracepointStatusEntry;
-use crate::state::ProviderState;
+use crate::state::{ProviderState, SizeLimits, TracepointSet};
+use crate::Error;
+
+use super::builder::MIN_MAX_EVENT_SIZE;
 use crate::stats::Counters;
 use crate::Stats;
 
 /// What a processor shares with its handle and its flush thread.
 pub(super) struct Observed {
     pub(super) state: Arc<ProviderState>,
+    /// The builder keyword's tracepoints: also `state`'s first set, fixed for the
+    /// processor's life, so the disabled path reads its enable word without a snapshot load.
+    pub(super) default_set: Arc<TracepointSet>,
     pub(super) counters: Counters,
 }
 
@@ -43,6 +50,33 @@ impl ProcessorHandle {
     /// Each tracepoint (of every keyword registered so far) with its registration state.
     pub fn status(&self) -> Vec<TracepointStatusEntry> {
         self.observed.state.status()
+    }
+
+    /// Changes the maximum event size at run time (same range as the builder's); events
+    /// encoded from now on use it. Emitting threads are not stopped: the new limits are
+    /// swapped in as a new state snapshot.
+    pub fn set_max_event_size(&self, bytes: usize) -> Result<(), Error> {
+        if !(MIN_MAX_EVENT_SIZE..=MAX_EVENT_SIZE_LIMIT).contains(&bytes) {
+            return Err(Error::InvalidMaxEventSize {
+                size: bytes,
+                min: MIN_MAX_EVENT_SIZE,
+                max: MAX_EVENT_SIZE_LIMIT,
+            });
+        }
+        let limits = self.observed.state.load().limits;
+        self.observed.state.reconfigure(SizeLimits {
+            max_event_size: bytes,
+            ..limits
+        });
+        Ok(())
+    }
+
+    /// Changes what happens to oversize events at run time.
+    pub fn set_oversize_policy(&self, oversize: OversizePolicy) {
+        let limits = self.observed.state.load().limits;
+        self.observed
+            .state
+            .reconfigure(SizeLimits { oversize, ..limits });
     }
 }
 

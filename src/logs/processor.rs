@@ -12,10 +12,10 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
 
-use crate::encode::{fit, with_thread_buf, EventBuf, Fit, OversizePolicy};
+use crate::encode::{fit, with_thread_buf, EventBuf, Fit};
 use crate::mode::{current_thread_id, write_now, Mode, Queued, QueuedEvent, WriteFn};
 use crate::sink::TracepointStatusEntry;
-use crate::state::{ProviderState, TracepointSet, Watcher};
+use crate::state::{ProviderState, SizeLimits, TracepointSet, Watcher};
 use crate::stats::Counters;
 use crate::{DropReason, Error, Stats};
 
@@ -36,8 +36,6 @@ pub struct Processor {
     observed: Arc<Observed>,
     event_name: EventName,
     keyword_fn: Option<std::sync::Arc<KeywordFn>>,
-    max_event_size: usize,
-    oversize: OversizePolicy,
     resource_keys: Vec<Key>,
     resource: ResourceFields,
     shut_down: AtomicBool,
@@ -75,9 +73,20 @@ impl Processor {
     }
 
     pub(super) fn new(b: ProcessorBuilder) -> Result<Self, Error> {
-        let state = Arc::new(ProviderState::new(&b.provider, b.sink.clone(), b.keyword));
+        let limits = SizeLimits {
+            max_event_size: b.max_event_size,
+            oversize: b.oversize,
+        };
+        let state = Arc::new(ProviderState::new(
+            &b.provider,
+            b.sink.clone(),
+            b.keyword,
+            limits,
+        ));
+        let default_set = state.load().sets[0].clone();
         let observed = Arc::new(Observed {
             state,
+            default_set,
             counters: Counters::new(),
         });
         let spawn_error = |e: std::io::Error| Error::ThreadSpawn {
@@ -121,8 +130,6 @@ impl Processor {
             observed,
             event_name: b.event_name,
             keyword_fn: b.keyword_fn,
-            max_event_size: b.max_event_size,
-            oversize: b.oversize,
             resource_keys: b.resource_keys,
             resource: ResourceFields::default(),
             shut_down: AtomicBool::new(false),
@@ -175,6 +182,10 @@ impl Processor {
     ) {
         let counters = &self.observed.counters;
         counters.accepted();
+        let SizeLimits {
+            max_event_size,
+            oversize,
+        } = self.observed.state.load().limits;
         let event_name = self.event_name(record);
         let cx = LogContext {
             event_name: &event_name,
@@ -184,22 +195,17 @@ impl Processor {
             thread_id: self.queue.as_ref().map(|_| current_thread_id()),
         };
         let encode = |buf: &mut EventBuf| {
-            fit(
-                buf,
-                self.max_event_size,
-                self.oversize,
-                |buf, limits, truncated| {
-                    encode_log(
-                        buf,
-                        record,
-                        severity,
-                        level_of(severity),
-                        &cx,
-                        limits,
-                        truncated,
-                    )
-                },
-            )
+            fit(buf, max_event_size, oversize, |buf, limits, truncated| {
+                encode_log(
+                    buf,
+                    record,
+                    severity,
+                    level_of(severity),
+                    &cx,
+                    limits,
+                    truncated,
+                )
+            })
         };
         let Some(queue) = &self.queue else {
             with_thread_buf(|buf| {
@@ -210,7 +216,7 @@ impl Processor {
                     }
                     Fit::TooLarge { .. } => counters.dropped(DropReason::Oversize),
                 }
-                self.trim(buf);
+                trim(buf, max_event_size);
             });
             return;
         };
@@ -220,7 +226,7 @@ impl Processor {
             Fit::Truncated { .. } => true,
             Fit::TooLarge { .. } => {
                 counters.dropped(DropReason::Oversize);
-                self.trim(&mut buf);
+                trim(&mut buf, max_event_size);
                 queue.recycle(buf);
                 return;
             }
@@ -235,12 +241,12 @@ impl Processor {
             counters.dropped(reason);
         }
     }
+}
 
-    /// Does not keep a hostile record's memory for the buffer's lifetime.
-    fn trim(&self, buf: &mut EventBuf) {
-        if buf.capacity() > 4 * self.max_event_size + 65_536 {
-            buf.shrink_to(self.max_event_size);
-        }
+/// Does not keep a hostile record's memory for the buffer's lifetime.
+fn trim(buf: &mut EventBuf, max_event_size: usize) {
+    if buf.capacity() > 4 * max_event_size + 65_536 {
+        buf.shrink_to(max_event_size);
     }
 }
 
@@ -282,14 +288,14 @@ impl LogProcessor for Processor {
             return counters.refused(DropReason::NoSeverity);
         };
         let level = level_index(level_of(severity));
-        let snapshot = self.observed.state.load();
         let Some(keyword_fn) = &self.keyword_fn else {
-            let set = &snapshot.sets[0];
+            let set = &self.observed.default_set;
             if set.levels[level].enabled() {
                 self.write_record(record, severity, set, level);
             }
             return;
         };
+        let snapshot = self.observed.state.load();
         let keyword = keyword_fn(record);
         let set = match snapshot.set(keyword) {
             Some(set) => set.clone(),
@@ -303,15 +309,20 @@ impl LogProcessor for Processor {
         }
     }
 
-    /// One load of the state snapshot and of the level's enable word: no lock, no
-    /// allocation. With a keyword function, true if the level listens on any keyword.
+    /// One relaxed load of the level's enable word: no lock, no allocation, no Arc clone.
+    /// With a keyword function: true if the level listens on any keyword (one snapshot load).
     #[inline]
     fn event_enabled(&self, level: Severity, _target: &str, _name: Option<&str>) -> bool {
         let level = level_index(level_of(level));
-        let snapshot = self.observed.state.load();
         match self.keyword_fn {
-            None => snapshot.sets[0].levels[level].enabled(),
-            Some(_) => snapshot.sets.iter().any(|set| set.levels[level].enabled()),
+            None => self.observed.default_set.levels[level].enabled(),
+            Some(_) => self
+                .observed
+                .state
+                .load()
+                .sets
+                .iter()
+                .any(|set| set.levels[level].enabled()),
         }
     }
 
@@ -380,8 +391,7 @@ impl fmt::Debug for Processor {
         f.debug_struct("Processor")
             .field("provider", &self.provider)
             .field("event_name", &self.event_name)
-            .field("max_event_size", &self.max_event_size)
-            .field("oversize", &self.oversize)
+            .field("limits", &self.observed.state.load().limits)
             .field("queued", &self.queue.is_some())
             .field("listener_watcher", &self.watcher.is_some())
             .field("status", &self.status())

@@ -1,0 +1,105 @@
+//! "No heap allocation per event" on a real user_events kernel (inside the VM): a counting
+//! global allocator watches every thread while warmed-up processors emit, in both modes.
+//! (Only one test in this binary, so no other test thread allocates meanwhile.)
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::time::Duration;
+
+use common::kernel::tracefs_write;
+use common::record;
+use opentelemetry::logs::{AnyValue, LogRecord as _, Severity};
+use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLoggerProvider};
+use otel_os_events::listen::kernel_or_skip;
+use otel_os_events::logs::Processor;
+use otel_os_events::mode::{Mode, QueueOptions};
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: defers every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(SeqCst) {
+            ALLOCATIONS.fetch_add(1, SeqCst);
+        }
+        // SAFETY: the caller's layout contract is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(SeqCst) {
+            ALLOCATIONS.fetch_add(1, SeqCst);
+        }
+        // SAFETY: as for alloc and dealloc.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn records(provider: &SdkLoggerProvider, n: usize) -> Vec<SdkLogRecord> {
+    (0..n)
+        .map(|i| {
+            let mut r = record(provider, Some(Severity::Info), Some(AnyValue::String("request served".into())), vec![
+                ("http.method", AnyValue::String("GET".into())),
+                ("http.status", AnyValue::Int(200)),
+                ("latency_ms", AnyValue::Double(1.5)),
+                ("seq", AnyValue::Int(i as i64)),
+            ]);
+            r.set_trace_context(TraceId::from(7u128), SpanId::from(9u64), Some(TraceFlags::SAMPLED));
+            r
+        })
+        .collect()
+}
+
+/// Allocations on every thread while `processor` emits 200 warm records.
+fn allocations_per_200(processor: &Processor, provider: &SdkLoggerProvider) -> u64 {
+    let scope = InstrumentationScope::default();
+    for mut r in records(provider, 200) {
+        processor.emit(&mut r, &scope); // warm-up: thread buffer, pool, lazily built state
+    }
+    processor.force_flush().unwrap();
+    let mut batch = records(provider, 200);
+    ALLOCATIONS.store(0, SeqCst);
+    COUNTING.store(true, SeqCst);
+    for r in &mut batch {
+        processor.emit(r, &scope);
+    }
+    // Let the flush thread (queued mode) write them while still counting.
+    std::thread::sleep(Duration::from_millis(200));
+    COUNTING.store(false, SeqCst);
+    processor.force_flush().unwrap();
+    ALLOCATIONS.load(SeqCst)
+}
+
+#[test]
+fn no_heap_allocation_per_event_in_either_mode() {
+    if !kernel_or_skip("no_heap_allocation_per_event_in_either_mode") {
+        return;
+    }
+    let provider = SdkLoggerProvider::builder().build();
+    let sync = Processor::builder("kt_alloc_sync").build().unwrap();
+    let queued = Processor::builder("kt_alloc_queued")
+        .with_mode(Mode::Queued(QueueOptions::default()))
+        .build()
+        .unwrap();
+    tracefs_write("events/user_events/kt_alloc_sync_L4K1/enable", "1");
+    tracefs_write("events/user_events/kt_alloc_queued_L4K1/enable", "1");
+    let sync_allocs = allocations_per_200(&sync, &provider);
+    let queued_allocs = allocations_per_200(&queued, &provider);
+    tracefs_write("events/user_events/kt_alloc_sync_L4K1/enable", "0");
+    tracefs_write("events/user_events/kt_alloc_queued_L4K1/enable", "0");
+    assert_eq!(sync.stats().written, 400);
+    assert_eq!(queued.stats().written, 400);
+    assert_eq!((sync_allocs, queued_allocs), (0, 0), "allocations while emitting 200 events (sync, queued)");
+}
