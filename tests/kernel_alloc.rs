@@ -50,13 +50,22 @@ static GLOBAL: Counting = Counting;
 fn records(provider: &SdkLoggerProvider, n: usize) -> Vec<SdkLogRecord> {
     (0..n)
         .map(|i| {
-            let mut r = record(provider, Some(Severity::Info), Some(AnyValue::String("request served".into())), vec![
-                ("http.method", AnyValue::String("GET".into())),
-                ("http.status", AnyValue::Int(200)),
-                ("latency_ms", AnyValue::Double(1.5)),
-                ("seq", AnyValue::Int(i as i64)),
-            ]);
-            r.set_trace_context(TraceId::from(7u128), SpanId::from(9u64), Some(TraceFlags::SAMPLED));
+            let mut r = record(
+                provider,
+                Some(Severity::Info),
+                Some(AnyValue::String("request served".into())),
+                vec![
+                    ("http.method", AnyValue::String("GET".into())),
+                    ("http.status", AnyValue::Int(200)),
+                    ("latency_ms", AnyValue::Double(1.5)),
+                    ("seq", AnyValue::Int(i as i64)),
+                ],
+            );
+            r.set_trace_context(
+                TraceId::from(7u128),
+                SpanId::from(9u64),
+                Some(TraceFlags::SAMPLED),
+            );
             r
         })
         .collect()
@@ -101,5 +110,9 @@ fn no_heap_allocation_per_event_in_either_mode() {
     tracefs_write("events/user_events/kt_alloc_queued_L4K1/enable", "0");
     assert_eq!(sync.stats().written, 400);
     assert_eq!(queued.stats().written, 400);
-    assert_eq!((sync_allocs, queued_allocs), (0, 0), "allocations while emitting 200 events (sync, queued)");
+    assert_eq!(
+        (sync_allocs, queued_allocs),
+        (0, 0),
+        "allocations while emitting 200 events (sync, queued)"
+    );
 }

@@ -338,7 +338,14 @@ fn size_limits_change_at_run_time() {
     let (processor, capture) = capture_processor(Processor::builder("rc"));
     let handle = processor.handle();
     let provider = SdkLoggerProvider::builder().build();
-    let big = || record(&provider, Some(Severity::Info), Some(AnyValue::String("x".repeat(3_000).into())), vec![]);
+    let big = || {
+        record(
+            &provider,
+            Some(Severity::Info),
+            Some(AnyValue::String("x".repeat(3_000).into())),
+            vec![],
+        )
+    };
     processor.emit(&mut big(), &InstrumentationScope::default());
     handle.set_max_event_size(1_024).unwrap();
     processor.emit(&mut big(), &InstrumentationScope::default());
@@ -348,6 +355,16 @@ fn size_limits_change_at_run_time() {
     assert_eq!(sizes.len(), 2);
     assert!(sizes[0] > 3_000 && sizes[1] <= 1_024, "{sizes:?}");
     let stats = processor.stats();
-    assert_eq!((stats.written, stats.truncated, stats.dropped(DropReason::Oversize)), (2, 1, 1));
-    assert!(matches!(handle.set_max_event_size(10), Err(Error::InvalidMaxEventSize { .. })));
+    assert_eq!(
+        (
+            stats.written,
+            stats.truncated,
+            stats.dropped(DropReason::Oversize)
+        ),
+        (2, 1, 1)
+    );
+    assert!(matches!(
+        handle.set_max_event_size(10),
+        Err(Error::InvalidMaxEventSize { .. })
+    ));
 }

@@ -22,11 +22,7 @@ fn state(provider: &str) -> ProviderState {
 #[test]
 fn snapshot_swaps_race_readers() {
     model(|| {
-        let state = Arc::new(ProviderState::new(
-            "loomp",
-            Sink::Capture(CaptureSink::new()),
-            1,
-        ));
+        let state = Arc::new(state("loomp"));
         let writers: Vec<_> = [2u64, 3]
             .into_iter()
             .map(|keyword| {
@@ -60,11 +56,7 @@ fn snapshot_swaps_race_readers() {
 #[test]
 fn same_keyword_registers_once() {
     model(|| {
-        let state = Arc::new(ProviderState::new(
-            "loomq",
-            Sink::Capture(CaptureSink::new()),
-            1,
-        ));
+        let state = Arc::new(state("loomq"));
         let threads: Vec<_> = (0..2)
             .map(|_| {
                 let state = state.clone();
