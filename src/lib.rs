@@ -30,6 +30,7 @@
 
 pub mod encode;
 mod error;
+mod handle;
 pub mod logs;
 pub mod mode;
 pub mod sink;
@@ -45,6 +46,7 @@ mod sync;
 pub mod listen;
 
 pub use error::Error;
+pub use handle::ProcessorHandle;
 pub use logs::UserEventsLoggerProviderBuilderExt;
 pub use state::{ListenerCallback, ListenerChange, MAX_KEYWORDS};
 pub use stats::{DropReason, Stats};

@@ -10,7 +10,6 @@
 //!   [`Error`](crate::Error) for every invalid option.
 
 mod builder;
-mod handle;
 mod layout;
 mod level;
 mod processor;

@@ -12,15 +12,13 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
 
-use crate::encode::{fit, with_thread_buf, EventBuf, Fit};
-use crate::mode::{current_thread_id, write_now, Mode, Queued, QueuedEvent, WriteFn};
+use crate::handle::{Observed, ProcessorHandle};
+use crate::mode::Writer;
 use crate::sink::TracepointStatusEntry;
 use crate::state::{ProviderState, SizeLimits, TracepointSet, Watcher};
-use crate::stats::Counters;
 use crate::{DropReason, Error, Stats};
 
 use super::builder::{EventName, KeywordFn, ProcessorBuilder};
-use super::handle::{Observed, ProcessorHandle};
 use super::layout::{encode_log, LogContext};
 use super::level::{level_index, level_of};
 
@@ -39,10 +37,8 @@ pub struct Processor {
     resource_keys: Vec<Key>,
     resource: ResourceFields,
     shut_down: AtomicBool,
-    /// Queued mode's writer; `None` in sync mode.
-    queue: Option<Queued>,
-    /// How long `force_flush` waits in queued mode.
-    flush_timeout: Duration,
+    /// Sync or queued writing.
+    writer: Writer,
     /// Reports listeners attaching and detaching, when a callback was given.
     watcher: Option<Watcher>,
 }
@@ -77,28 +73,15 @@ impl Processor {
             max_event_size: b.max_event_size,
             oversize: b.oversize,
         };
-        let state = Arc::new(ProviderState::new(
+        let observed = Observed::new(ProviderState::new(
             &b.provider,
             b.sink.clone(),
             b.keyword,
             limits,
         ));
-        let default_set = state.load().sets[0].clone();
-        let observed = Arc::new(Observed {
-            state,
-            default_set,
-            counters: Counters::new(),
-        });
+        let writer = Writer::new(&b.mode, &observed)?;
         let spawn_error = |e: std::io::Error| Error::ThreadSpawn {
             reason: e.to_string(),
-        };
-        let (queue, flush_timeout) = match &b.mode {
-            Mode::Sync => (None, Duration::ZERO),
-            Mode::Queued(options) => {
-                let queue =
-                    Queued::start(options, flush_writer(observed.clone())).map_err(spawn_error)?;
-                (Some(queue), options.shutdown_deadline)
-            }
         };
         let watcher = match &b.listener_callback {
             None => None,
@@ -133,8 +116,7 @@ impl Processor {
             resource_keys: b.resource_keys,
             resource: ResourceFields::default(),
             shut_down: AtomicBool::new(false),
-            queue,
-            flush_timeout,
+            writer,
             watcher,
         })
     }
@@ -180,22 +162,16 @@ impl Processor {
         set: &Arc<TracepointSet>,
         level: usize,
     ) {
-        let counters = &self.observed.counters;
-        counters.accepted();
-        let SizeLimits {
-            max_event_size,
-            oversize,
-        } = self.observed.state.load().limits;
         let event_name = self.event_name(record);
         let cx = LogContext {
             event_name: &event_name,
             role: self.resource.role.as_deref(),
             role_instance: self.resource.role_instance.as_deref(),
             resource_attributes: &self.resource.attributes,
-            thread_id: self.queue.as_ref().map(|_| current_thread_id()),
+            thread_id: self.writer.thread_id(),
         };
-        let encode = |buf: &mut EventBuf| {
-            fit(buf, max_event_size, oversize, |buf, limits, truncated| {
+        self.writer
+            .write(&self.observed, set, level, |buf, limits, truncated| {
                 encode_log(
                     buf,
                     record,
@@ -205,65 +181,8 @@ impl Processor {
                     limits,
                     truncated,
                 )
-            })
-        };
-        let Some(queue) = &self.queue else {
-            with_thread_buf(|buf| {
-                match encode(buf) {
-                    Fit::Whole => write_now(&set.levels[level], buf.parts(), false, counters),
-                    Fit::Truncated { .. } => {
-                        write_now(&set.levels[level], buf.parts(), true, counters)
-                    }
-                    Fit::TooLarge { .. } => counters.dropped(DropReason::Oversize),
-                }
-                trim(buf, max_event_size);
             });
-            return;
-        };
-        let mut buf = queue.take_buf();
-        let truncated = match encode(&mut buf) {
-            Fit::Whole => false,
-            Fit::Truncated { .. } => true,
-            Fit::TooLarge { .. } => {
-                counters.dropped(DropReason::Oversize);
-                trim(&mut buf, max_event_size);
-                queue.recycle(buf);
-                return;
-            }
-        };
-        let event = QueuedEvent {
-            set: set.clone(),
-            level,
-            buf,
-            truncated,
-        };
-        if let Err(reason) = queue.send(event, counters) {
-            counters.dropped(reason);
-        }
     }
-}
-
-/// Does not keep a hostile record's memory for the buffer's lifetime.
-fn trim(buf: &mut EventBuf, max_event_size: usize) {
-    if buf.capacity() > 4 * max_event_size + 65_536 {
-        buf.shrink_to(max_event_size);
-    }
-}
-
-/// What the flush thread does with each queued event: re-check the enable word (sessions
-/// may have left since the emit), write, count.
-fn flush_writer(observed: Arc<Observed>) -> WriteFn {
-    Box::new(move |event, late| {
-        let counters = &observed.counters;
-        let tracepoint = &event.set.levels[event.level];
-        if late {
-            counters.dropped(DropReason::Shutdown);
-        } else if !tracepoint.enabled() {
-            counters.dropped(DropReason::NoListener);
-        } else {
-            write_now(tracepoint, event.buf.parts(), event.truncated, counters);
-        }
-    })
 }
 
 /// A per-record event name made safe: empty → `Log`, NUL or `;` → `_`, cut at 255 bytes.
@@ -330,12 +249,7 @@ impl LogProcessor for Processor {
     /// event accepted before the call has been written (or counted as dropped), or with
     /// `Timeout` after the queue's shutdown deadline.
     fn force_flush(&self) -> OTelSdkResult {
-        match &self.queue {
-            None => Ok(()),
-            Some(queue) => queue
-                .flush(self.flush_timeout)
-                .map_err(|_| OTelSdkError::Timeout(self.flush_timeout)),
-        }
+        self.writer.flush()
     }
 
     /// Refuses later events (counted as [`DropReason::AfterShutdown`]); in queued mode
@@ -345,9 +259,7 @@ impl LogProcessor for Processor {
         if self.shut_down.swap(true, Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        if let Some(queue) = &self.queue {
-            queue.shutdown();
-        }
+        self.writer.shutdown();
         self.observed.state.unregister_all();
         Ok(())
     }
@@ -392,7 +304,7 @@ impl fmt::Debug for Processor {
             .field("provider", &self.provider)
             .field("event_name", &self.event_name)
             .field("limits", &self.observed.state.load().limits)
-            .field("queued", &self.queue.is_some())
+            .field("queued", &self.writer.is_queued())
             .field("listener_watcher", &self.watcher.is_some())
             .field("status", &self.status())
             .field("stats", &self.observed.counters)

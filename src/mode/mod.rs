@@ -23,8 +23,10 @@ pub mod channel;
 #[cfg(not(otel_os_events_loom))]
 pub(crate) mod channel;
 mod queued;
+mod writer;
 
 pub(crate) use queued::{current_thread_id, Queued, QueuedEvent, WriteFn};
+pub(crate) use writer::Writer;
 
 /// How events reach the kernel, chosen in the builder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

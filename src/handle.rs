@@ -1,4 +1,4 @@
-//! A view of a processor that outlives handing it to the SDK.
+//! A view of a processor (logs or traces) that outlives handing it to the SDK.
 
 use crate::sync::Arc;
 use std::fmt;
@@ -8,17 +8,29 @@ use crate::sink::TracepointStatusEntry;
 use crate::state::{ProviderState, SizeLimits, TracepointSet};
 use crate::Error;
 
-use super::builder::MIN_MAX_EVENT_SIZE;
+use crate::logs::MIN_MAX_EVENT_SIZE;
 use crate::stats::Counters;
 use crate::Stats;
 
 /// What a processor shares with its handle and its flush thread.
-pub(super) struct Observed {
-    pub(super) state: Arc<ProviderState>,
+pub(crate) struct Observed {
+    pub(crate) state: Arc<ProviderState>,
     /// The builder keyword's tracepoints: also `state`'s first set, fixed for the
     /// processor's life, so the disabled path reads its enable word without a snapshot load.
-    pub(super) default_set: Arc<TracepointSet>,
-    pub(super) counters: Counters,
+    pub(crate) default_set: Arc<TracepointSet>,
+    pub(crate) counters: Counters,
+}
+
+impl Observed {
+    /// Registers the provider's first keyword and starts the counters.
+    pub(crate) fn new(state: ProviderState) -> Arc<Self> {
+        let default_set = state.load().sets[0].clone();
+        Arc::new(Observed {
+            state: Arc::new(state),
+            default_set,
+            counters: Counters::new(),
+        })
+    }
 }
 
 /// A cheap, cloneable view of a processor's counters and tracepoint status, which stays
@@ -38,7 +50,7 @@ pub(super) struct Observed {
 /// ```
 #[derive(Clone)]
 pub struct ProcessorHandle {
-    pub(super) observed: Arc<Observed>,
+    pub(crate) observed: Arc<Observed>,
 }
 
 impl ProcessorHandle {
