@@ -72,6 +72,11 @@ fn records(provider: &SdkLoggerProvider, n: usize) -> Vec<SdkLogRecord> {
 }
 
 /// Allocations on every thread while `processor` emits 200 warm records.
+///
+/// Queued mode recycles buffers through a pool: a new buffer is made only when more events
+/// are in flight than ever before. So the counted phase waits for each event to be written
+/// before emitting the next (in flight: 1, never above the warm-up's peak), spinning on the
+/// counters, which allocates nothing.
 fn allocations_per_200(processor: &Processor, provider: &SdkLoggerProvider) -> u64 {
     let scope = InstrumentationScope::default();
     for mut r in records(provider, 200) {
@@ -83,9 +88,16 @@ fn allocations_per_200(processor: &Processor, provider: &SdkLoggerProvider) -> u
     COUNTING.store(true, SeqCst);
     for r in &mut batch {
         processor.emit(r, &scope);
+        let stats = processor.stats();
+        let done = |s: &otel_os_events::Stats| s.written + s.dropped_total() == s.accepted;
+        let mut stats = stats;
+        while !done(&stats) {
+            std::thread::yield_now();
+            stats = processor.stats();
+        }
     }
-    // Let the flush thread (queued mode) write them while still counting.
-    std::thread::sleep(Duration::from_millis(200));
+    // The flush thread's own work after its last write, still counted.
+    std::thread::sleep(Duration::from_millis(100));
     COUNTING.store(false, SeqCst);
     processor.force_flush().unwrap();
     ALLOCATIONS.load(SeqCst)
