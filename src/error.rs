@@ -41,6 +41,11 @@ pub enum Error {
     },
     /// The flush thread's name is empty or holds a NUL.
     InvalidThreadName,
+    /// A level outside 1 (critical) ..= 5 (verbose).
+    InvalidLevel {
+        /// The level asked for.
+        level: u8,
+    },
     /// The operating system refused to start the flush thread.
     ThreadSpawn {
         /// What the OS said.
@@ -74,6 +79,7 @@ impl fmt::Display for Error {
             Error::InvalidThreadName => {
                 f.write_str("the flush thread's name is empty or holds a NUL")
             }
+            Error::InvalidLevel { level } => write!(f, "level {level} is outside 1..=5"),
             Error::ThreadSpawn { reason } => {
                 write!(f, "could not start the flush thread: {reason}")
             }
@@ -124,6 +130,33 @@ pub(crate) fn validate_event_name(name: &str) -> Result<(), Error> {
     }
     if name.bytes().any(|b| b == 0 || b == b';') {
         return bad("it holds a NUL or ';'");
+    }
+    Ok(())
+}
+
+/// Checks the options every processor has: the maximum event size and the queue options.
+pub(crate) fn validate_size_and_mode(
+    max_event_size: usize,
+    mode: &crate::mode::Mode,
+) -> Result<(), Error> {
+    use crate::encode::MAX_EVENT_SIZE_LIMIT;
+    use crate::logs::MIN_MAX_EVENT_SIZE;
+    if !(MIN_MAX_EVENT_SIZE..=MAX_EVENT_SIZE_LIMIT).contains(&max_event_size) {
+        return Err(Error::InvalidMaxEventSize {
+            size: max_event_size,
+            min: MIN_MAX_EVENT_SIZE,
+            max: MAX_EVENT_SIZE_LIMIT,
+        });
+    }
+    if let crate::mode::Mode::Queued(q) = mode {
+        if !(1..=crate::mode::MAX_QUEUE_CAPACITY).contains(&q.capacity) {
+            return Err(Error::InvalidQueueCapacity {
+                capacity: q.capacity,
+            });
+        }
+        if q.thread_name.is_empty() || q.thread_name.contains('\0') {
+            return Err(Error::InvalidThreadName);
+        }
     }
     Ok(())
 }

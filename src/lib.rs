@@ -41,6 +41,7 @@ pub mod state;
 mod state;
 mod stats;
 mod sync;
+pub mod traces;
 
 #[cfg(feature = "cli")]
 pub mod listen;
@@ -50,6 +51,7 @@ pub use handle::ProcessorHandle;
 pub use logs::UserEventsLoggerProviderBuilderExt;
 pub use state::{ListenerCallback, ListenerChange, MAX_KEYWORDS};
 pub use stats::{DropReason, Stats};
+pub use traces::UserEventsTracerProviderBuilderExt;
 
 /// The README's examples, compiled as doc tests so they stay true.
 #[cfg(doctest)]

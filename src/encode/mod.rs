@@ -6,11 +6,13 @@
 //! - [`text`] formats times, ids and JSON straight into the event.
 //! - The Common Schema layouts of logs live with their signal (e.g. [`crate::logs`]).
 
+mod chunks;
 mod event;
 mod fit;
 pub mod text;
 pub mod value;
 
+pub use chunks::Chunks;
 pub use event::{cut_str, EventBuf, StrMark, StructMark, MAX_EVENT_SIZE_LIMIT, MAX_STRUCT_FIELDS};
 pub use fit::{fit, with_thread_buf, Fit, OversizePolicy, Pass, MIN_STR_CAP};
 pub use value::{Limits, MAX_STRUCT_DEPTH};

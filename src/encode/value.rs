@@ -153,3 +153,44 @@ pub fn add_json(buf: &mut EventBuf, name: &str, value: &AnyValue, limits: Limits
     );
     buf.end_str(mark, limits.max_str)
 }
+
+/// Writes an attribute value of the `opentelemetry::Value` kind (span and resource
+/// attributes): scalars as themselves, arrays as EventHeader arrays.
+pub fn add_attribute_value(
+    buf: &mut EventBuf,
+    name: &str,
+    value: &opentelemetry::Value,
+    limits: Limits,
+) -> bool {
+    use opentelemetry::{Array, Value};
+    let n = limits.max_items;
+    match value {
+        Value::Bool(b) => {
+            buf.add_bool(name, *b);
+            false
+        }
+        Value::I64(i) => {
+            buf.add_i64(name, *i);
+            false
+        }
+        Value::F64(f) => {
+            buf.add_f64(name, *f);
+            false
+        }
+        Value::String(s) => buf.add_str(name, s.as_str(), FieldFormat::Default, limits.max_str),
+        Value::Array(Array::Bool(v)) => buf.add_bool_array(name, v.iter().copied(), n),
+        Value::Array(Array::I64(v)) => buf.add_i64_array(name, v.iter().copied(), n),
+        Value::Array(Array::F64(v)) => buf.add_f64_array(name, v.iter().copied(), n),
+        Value::Array(Array::String(v)) => {
+            buf.add_str_array(name, v.iter().map(|s| s.as_str()), n, limits.max_str)
+        }
+        // Value and Array are non-exhaustive: a kind added later is written as its text.
+        #[allow(unreachable_patterns)]
+        other => buf.add_str(
+            name,
+            &other.to_string(),
+            FieldFormat::Default,
+            limits.max_str,
+        ),
+    }
+}

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use opentelemetry::Key;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
-use crate::encode::{OversizePolicy, MAX_EVENT_SIZE_LIMIT};
-use crate::error::{validate_event_name, validate_provider_name};
-use crate::mode::{Mode, MAX_QUEUE_CAPACITY};
+use crate::encode::OversizePolicy;
+use crate::error::{validate_event_name, validate_provider_name, validate_size_and_mode};
+use crate::mode::Mode;
 use crate::sink::Sink;
 use crate::state::{ListenerCallback, ListenerChange};
 use crate::Error;
@@ -151,7 +151,7 @@ impl ProcessorBuilder {
     }
 
     /// The largest event payload to write, in bytes (default [`DEFAULT_MAX_EVENT_SIZE`];
-    /// allowed [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_EVENT_SIZE_LIMIT`]).
+    /// allowed [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_EVENT_SIZE_LIMIT`](crate::encode::MAX_EVENT_SIZE_LIMIT)).
     pub fn with_max_event_size(mut self, bytes: usize) -> Self {
         self.max_event_size = bytes;
         self
@@ -228,25 +228,9 @@ impl ProcessorBuilder {
         if let EventName::Fixed(name) = &self.event_name {
             validate_event_name(name)?;
         }
-        if !(MIN_MAX_EVENT_SIZE..=MAX_EVENT_SIZE_LIMIT).contains(&self.max_event_size) {
-            return Err(Error::InvalidMaxEventSize {
-                size: self.max_event_size,
-                min: MIN_MAX_EVENT_SIZE,
-                max: MAX_EVENT_SIZE_LIMIT,
-            });
-        }
+        validate_size_and_mode(self.max_event_size, &self.mode)?;
         if self.resource_keys.iter().any(|k| k.as_str().is_empty()) {
             return Err(Error::InvalidResourceAttributeKey);
-        }
-        if let Mode::Queued(q) = &self.mode {
-            if !(1..=MAX_QUEUE_CAPACITY).contains(&q.capacity) {
-                return Err(Error::InvalidQueueCapacity {
-                    capacity: q.capacity,
-                });
-            }
-            if q.thread_name.is_empty() || q.thread_name.contains('\0') {
-                return Err(Error::InvalidThreadName);
-            }
         }
         Processor::new(self)
     }

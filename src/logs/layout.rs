@@ -29,7 +29,7 @@ use opentelemetry_sdk::logs::SdkLogRecord;
 
 use crate::encode::text::{write_hex, write_rfc3339};
 use crate::encode::value::add_value;
-use crate::encode::{EventBuf, Limits, Pass, MAX_STRUCT_FIELDS};
+use crate::encode::{Chunks, EventBuf, Limits, Pass};
 
 /// Common Schema version 4.0.
 const CS_VERSION: u32 = 0x400;
@@ -75,7 +75,7 @@ pub(crate) fn encode_log(
             .filter(|(k, v)| !is_event_id(k, v))
     };
     let total = attributes().count();
-    let mut chunk = Chunks::default();
+    let mut chunk = Chunks::new("PartC");
     for (key, value) in attributes().take(limits.max_attributes) {
         chunk.next_field(buf);
         add_value(buf, key.as_str(), value, 1, limits);
@@ -157,48 +157,4 @@ fn part_b(buf: &mut EventBuf, record: &SdkLogRecord, severity: Severity, limits:
         fields += 1;
     }
     buf.end_struct(part_b, fields);
-}
-
-/// Splits PartC into structs of at most 127 fields: `PartC`, `PartC_2`, `PartC_3`, …
-#[derive(Default)]
-struct Chunks {
-    open: Option<crate::encode::StructMark>,
-    fields: usize,
-    number: usize,
-}
-
-impl Chunks {
-    /// Makes room for one more field, opening the next struct when needed.
-    fn next_field(&mut self, buf: &mut EventBuf) {
-        if self.open.is_none() || self.fields == MAX_STRUCT_FIELDS {
-            self.close(buf);
-            self.number += 1;
-            let mut name = [0u8; 32];
-            let name = chunk_name(&mut name, self.number);
-            self.open = Some(buf.begin_struct(name));
-        }
-        self.fields += 1;
-    }
-
-    fn close(&mut self, buf: &mut EventBuf) {
-        if let Some(mark) = self.open.take() {
-            buf.end_struct(mark, self.fields);
-        }
-        self.fields = 0;
-    }
-}
-
-/// `PartC` for the first struct, `PartC_<n>` after it, formatted on the stack.
-fn chunk_name(out: &mut [u8; 32], number: usize) -> &str {
-    if number <= 1 {
-        return "PartC";
-    }
-    out[..6].copy_from_slice(b"PartC_");
-    let digits = number.ilog10() as usize + 1;
-    let mut n = number;
-    for i in (0..digits).rev() {
-        out[6 + i] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    std::str::from_utf8(&out[..6 + digits]).unwrap_or("PartC_")
 }

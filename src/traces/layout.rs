@@ -1,0 +1,248 @@
+//! The Common Schema 4.0 layout of a span, as the existing user_events trace exporter
+//! writes it (so agents built for it decode ours), plus span events and links as
+//! structured fields (the existing exporter drops them):
+//!
+//! ```text
+//! __csver__   u32 0x400
+//! PartA {     time            the span's end time, RFC 3339 UTC
+//!             ext_dt_traceId, ext_dt_spanId          lowercase hex
+//!             ext_cloud_role, ext_cloud_roleInstance (if the resource has them) }
+//! PartB {     _typeName "Span", name, parentId (hex; only with a parent),
+//!             startTime (RFC 3339), success (bool: status Ok or Unset),
+//!             kind (u32: internal 0, server 1, client 2, producer 3, consumer 4),
+//!             statusMessage (the error description, if any),
+//!             well-known attributes renamed (see WELL_KNOWN),
+//!             events { "0": { name, time, <attributes> }, "1": ... }   (if any)
+//!             links  { "0": { toTraceId, toSpanId, <attributes> }, ... } (if any) }
+//! PartC {     the other attributes; 127 per struct, then PartC_2, ... }
+//! _thread_id, _truncated   as for logs
+//! ```
+//!
+//! Events and links are capped at 127 each (and shrink first when an event must be cut to
+//! fit); an event's or link's own attributes at 125.
+
+use std::time::SystemTime;
+
+use eventheader::{FieldFormat, Level, Opcode};
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::SpanData;
+
+use crate::encode::text::{write_hex, write_rfc3339};
+use crate::encode::value::add_attribute_value;
+use crate::encode::{EventBuf, Limits, Pass, MAX_STRUCT_FIELDS};
+
+/// Attribute keys written into PartB under Common Schema names instead of PartC.
+pub const WELL_KNOWN: &[(&str, &str)] = &[
+    ("db.system", "dbSystem"),
+    ("db.system.name", "dbSystem"),
+    ("db.name", "dbName"),
+    ("db.namespace", "dbName"),
+    ("db.statement", "dbStatement"),
+    ("db.query.text", "dbStatement"),
+    ("http.request.method", "httpMethod"),
+    ("url.full", "httpUrl"),
+    ("http.response.status_code", "httpStatusCode"),
+    ("messaging.system", "messagingSystem"),
+    ("messaging.destination", "messagingDestination"),
+    ("messaging.destination.name", "messagingDestination"),
+    ("messaging.url", "messagingUrl"),
+];
+
+fn well_known(key: &str) -> Option<&'static str> {
+    WELL_KNOWN.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+/// What a span event needs besides the span.
+pub(crate) struct SpanContext<'a> {
+    pub role: Option<&'a str>,
+    pub role_instance: Option<&'a str>,
+    pub thread_id: Option<u32>,
+    pub level: Level,
+}
+
+fn add_time(buf: &mut EventBuf, name: &str, t: SystemTime) {
+    let mark = buf.begin_str(name, FieldFormat::Default);
+    write_rfc3339(buf.str_data(), t);
+    let _ = buf.end_str(mark, usize::MAX);
+}
+
+fn add_hex(buf: &mut EventBuf, name: &str, bytes: &[u8]) {
+    let mark = buf.begin_str(name, FieldFormat::Default);
+    write_hex(buf.str_data(), bytes);
+    let _ = buf.end_str(mark, usize::MAX);
+}
+
+/// Writes up to `room` attributes into the open struct; returns how many.
+fn add_attributes(
+    buf: &mut EventBuf,
+    attributes: &[KeyValue],
+    room: usize,
+    limits: Limits,
+) -> usize {
+    let mut n = 0;
+    for kv in attributes.iter().take(room) {
+        add_attribute_value(buf, kv.key.as_str(), &kv.value, limits);
+        n += 1;
+    }
+    n
+}
+
+/// Encodes `span` into `buf`.
+pub(crate) fn encode_span(
+    buf: &mut EventBuf,
+    span: &SpanData,
+    cx: &SpanContext<'_>,
+    limits: Limits,
+    truncated_from: Option<u32>,
+) -> Pass {
+    buf.start("Span");
+    buf.add_u32("__csver__", 0x400, FieldFormat::Default);
+
+    let part_a = buf.begin_struct("PartA");
+    let mut fields = 3;
+    add_time(buf, "time", span.end_time);
+    add_hex(
+        buf,
+        "ext_dt_traceId",
+        &span.span_context.trace_id().to_bytes(),
+    );
+    add_hex(
+        buf,
+        "ext_dt_spanId",
+        &span.span_context.span_id().to_bytes(),
+    );
+    for (name, value) in [
+        ("ext_cloud_role", cx.role),
+        ("ext_cloud_roleInstance", cx.role_instance),
+    ] {
+        if let Some(value) = value {
+            buf.add_str(name, value, FieldFormat::Default, 1024);
+            fields += 1;
+        }
+    }
+    buf.end_struct(part_a, fields);
+
+    let part_b = buf.begin_struct("PartB");
+    let mut fields = 5;
+    buf.add_str("_typeName", "Span", FieldFormat::Default, usize::MAX);
+    buf.add_str("name", &span.name, FieldFormat::Default, limits.max_str);
+    if span.parent_span_id != opentelemetry::trace::SpanId::INVALID {
+        add_hex(buf, "parentId", &span.parent_span_id.to_bytes());
+        fields += 1;
+    }
+    add_time(buf, "startTime", span.start_time);
+    buf.add_bool("success", !matches!(span.status, Status::Error { .. }));
+    let kind = match span.span_kind {
+        SpanKind::Internal => 0,
+        SpanKind::Server => 1,
+        SpanKind::Client => 2,
+        SpanKind::Producer => 3,
+        SpanKind::Consumer => 4,
+    };
+    buf.add_u32("kind", kind, FieldFormat::Default);
+    if let Status::Error { description } = &span.status {
+        if !description.is_empty() {
+            buf.add_str(
+                "statusMessage",
+                description,
+                FieldFormat::Default,
+                limits.max_str,
+            );
+            fields += 1;
+        }
+    }
+    // Room for events and links after the well-known attributes (at most 13 of those).
+    for kv in span.attributes.iter() {
+        if let Some(name) = well_known(kv.key.as_str()) {
+            if fields < MAX_STRUCT_FIELDS - 2 {
+                add_attribute_value(buf, name, &kv.value, limits);
+                fields += 1;
+            }
+        }
+    }
+    let cap = limits.max_items.min(MAX_STRUCT_FIELDS);
+    if !span.events.events.is_empty() && cap > 0 {
+        let events = buf.begin_struct("events");
+        let mut n = 0;
+        let mut label = [0u8; 3];
+        for event in span.events.events.iter().take(cap) {
+            let one = buf.begin_struct(index_name(&mut label, n));
+            buf.add_str("name", &event.name, FieldFormat::Default, limits.max_str);
+            add_time(buf, "time", event.timestamp);
+            let attrs = add_attributes(
+                buf,
+                &event.attributes,
+                (MAX_STRUCT_FIELDS - 2).min(limits.max_items),
+                limits,
+            );
+            buf.end_struct(one, 2 + attrs);
+            n += 1;
+        }
+        buf.end_struct(events, n);
+        fields += 1;
+    }
+    if !span.links.links.is_empty() && cap > 0 {
+        let links = buf.begin_struct("links");
+        let mut n = 0;
+        let mut label = [0u8; 3];
+        for link in span.links.links.iter().take(cap) {
+            let one = buf.begin_struct(index_name(&mut label, n));
+            add_hex(buf, "toTraceId", &link.span_context.trace_id().to_bytes());
+            add_hex(buf, "toSpanId", &link.span_context.span_id().to_bytes());
+            let attrs = add_attributes(
+                buf,
+                &link.attributes,
+                (MAX_STRUCT_FIELDS - 2).min(limits.max_items),
+                limits,
+            );
+            buf.end_struct(one, 2 + attrs);
+            n += 1;
+        }
+        buf.end_struct(links, n);
+        fields += 1;
+    }
+    buf.end_struct(part_b, fields);
+
+    let others = || {
+        span.attributes
+            .iter()
+            .filter(|kv| well_known(kv.key.as_str()).is_none())
+    };
+    let total = others().count();
+    let mut chunk = crate::encode::Chunks::new("PartC");
+    for kv in others().take(limits.max_attributes) {
+        chunk.next_field(buf);
+        add_attribute_value(buf, kv.key.as_str(), &kv.value, limits);
+    }
+    chunk.close(buf);
+
+    if let Some(tid) = cx.thread_id {
+        buf.add_u32("_thread_id", tid, FieldFormat::Pid);
+    }
+    if let Some(original) = truncated_from {
+        buf.add_u32("_truncated", original, FieldFormat::Default);
+    }
+    Pass {
+        finished: buf.finish(cx.level, Opcode::Info, None),
+        attributes: total,
+    }
+}
+
+/// `0`..`126` as a field name, formatted on the stack.
+fn index_name(out: &mut [u8; 3], n: usize) -> &str {
+    let n = n.min(999);
+    let digits = if n >= 100 {
+        3
+    } else if n >= 10 {
+        2
+    } else {
+        1
+    };
+    let mut v = n;
+    for i in (0..digits).rev() {
+        out[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    std::str::from_utf8(&out[..digits]).unwrap_or("0")
+}
