@@ -2,19 +2,23 @@
 //!
 //! Exports OpenTelemetry telemetry to the operating system's own event tracing:
 //! on Linux to **user_events** as EventHeader-encoded tracepoints (read by `perf`, ftrace and
-//! local agents), on Windows to ETW through TraceLogging.
+//! local agents). Logs and traces today; metrics and Windows ETW are being added.
 //!
 //! Data flows one way, and each step has its own module:
 //!
 //! | layer | module | what it does |
 //! |---|---|---|
-//! | record | [`logs`] | OpenTelemetry SDK glue: a [`LogProcessor`](opentelemetry_sdk::logs::LogProcessor) and its builder |
+//! | record | [`logs`], [`traces`] | OpenTelemetry SDK glue: a [`LogProcessor`](opentelemetry_sdk::logs::LogProcessor), a [`SpanProcessor`](opentelemetry_sdk::trace::SpanProcessor), their builders and Common Schema layouts |
 //! | encode | [`encode`] | pure: a record in, EventHeader bytes out, no I/O |
+//! | mode | [`mode`] | where the write happens: on the caller's thread (sync, default) or a flush thread (queued) |
 //! | sink | [`sink`] | writes the bytes: user_events, or an in-memory capture for tests |
 //!
+//! [`listen`] (feature `cli`) reads events back the way a local agent does, through perf ring
+//! buffers; it backs the `otel-os-events listen` command.
+//!
 //! Nothing is lost silently: every event that is not written is counted by reason in
-//! [`Stats`], and [`logs::Processor::status`] says per tracepoint why nothing flows (for example
-//! a kernel without user_events).
+//! [`Stats`], and `status()` says per tracepoint why nothing flows (for example a kernel without
+//! user_events).
 //!
 //! ```no_run
 //! use opentelemetry_sdk::logs::SdkLoggerProvider;

@@ -111,30 +111,30 @@ impl<T> Channel<T> {
         self.gate.load(SeqCst) & CLOSED != 0
     }
 
-    /// Runs `push` unless the channel is closed, counted in the gate meanwhile.
-    fn entered<R>(&self, push: impl FnOnce() -> R) -> Option<R> {
+    /// Pushes `slot` unless the channel is closed, counted in the gate meanwhile.
+    /// `Err(slot)`: closed; `Ok(Err(slot))`: full.
+    fn enter(&self, slot: Slot<T>) -> Result<Result<(), Slot<T>>, Slot<T>> {
         let closed = self.gate.fetch_add(ENTERING, SeqCst) & CLOSED != 0;
-        let result = if closed { None } else { Some(push()) };
+        let result = if closed {
+            Err(slot)
+        } else {
+            Ok(self.queue.push(slot))
+        };
         self.gate.fetch_sub(ENTERING, SeqCst);
         result
     }
 
     /// Queues `item`, or hands it back if the queue is full or the channel closed.
     pub fn send(&self, item: T) -> Result<(), Refused<T>> {
-        let mut item = Some(item);
-        let pushed = self.entered(|| {
-            self.queue
-                .push(Slot::Item(item.take().expect("taken once")))
-        });
-        match pushed {
-            None => Err(Refused::Closed(item.take().expect("not pushed"))),
-            Some(Ok(())) => {
+        match self.enter(Slot::Item(item)) {
+            Ok(Ok(())) => {
                 self.wake_if_sleeping();
                 Ok(())
             }
-            Some(Err(Slot::Item(back))) => Err(Refused::Full(back)),
+            Ok(Err(Slot::Item(back))) => Err(Refused::Full(back)),
+            Err(Slot::Item(back)) => Err(Refused::Closed(back)),
             // We pushed an Item, so an Item comes back.
-            Some(Err(Slot::Flush(_))) => Ok(()),
+            Ok(Err(Slot::Flush(_))) | Err(Slot::Flush(_)) => Ok(()),
         }
     }
 
@@ -147,11 +147,11 @@ impl<T> Channel<T> {
             cv: Condvar::new(),
         });
         loop {
-            match self.entered(|| self.queue.push(Slot::Flush(marker.clone()))) {
-                None => return Ok(()),
-                Some(Ok(())) => break,
-                Some(Err(_)) if Instant::now() >= deadline => return Err(FlushError::Timeout),
-                Some(Err(_)) => {
+            match self.enter(Slot::Flush(marker.clone())) {
+                Err(_) => return Ok(()),
+                Ok(Ok(())) => break,
+                Ok(Err(_)) if Instant::now() >= deadline => return Err(FlushError::Timeout),
+                Ok(Err(_)) => {
                     self.flusher.unpark();
                     thread::yield_now();
                 }
