@@ -13,7 +13,7 @@
 //! | mode | [`mode`] | where the write happens: on the caller's thread (sync, default) or a flush thread (queued) |
 //! | sink | [`sink`] | writes the bytes: user_events, or an in-memory capture for tests |
 //!
-//! [`listen`] (feature `cli`) reads events back the way a local agent does, through perf ring
+//! The `listen` module (feature `cli`) reads events back the way a local agent does, through perf ring
 //! buffers; it backs the `otel-os-events listen` command.
 //!
 //! Nothing is lost silently: every event that is not written is counted by reason in
