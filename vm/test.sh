@@ -14,6 +14,9 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
+step "cargo doc (every public item documented, no broken links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
+
 step "host tests (kernel tests skip loudly here: this kernel has no user_events)"
 cargo test --workspace --all-features
 
