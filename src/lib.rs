@@ -9,6 +9,7 @@
 //! | layer | module | what it does |
 //! |---|---|---|
 //! | record | [`logs`] | OpenTelemetry SDK glue: a [`LogProcessor`](opentelemetry_sdk::logs::LogProcessor) and its builder |
+//! | record | [`metrics`] | a [`PushMetricExporter`](opentelemetry_sdk::metrics::exporter::PushMetricExporter) writing packed OTLP protobuf to `otlp_metrics` |
 //! | encode | [`encode`] | pure: a record in, EventHeader bytes out, no I/O |
 //! | sink | [`sink`] | writes the bytes: user_events, or an in-memory capture for tests |
 //!
@@ -31,6 +32,7 @@
 pub mod encode;
 mod error;
 pub mod logs;
+pub mod metrics;
 pub mod mode;
 pub mod sink;
 #[cfg(otel_os_events_loom)]
@@ -46,6 +48,7 @@ pub mod listen;
 
 pub use error::Error;
 pub use logs::UserEventsLoggerProviderBuilderExt;
+pub use metrics::UserEventsMeterProviderBuilderExt;
 pub use state::{ListenerCallback, ListenerChange, MAX_KEYWORDS};
 pub use stats::{DropReason, Stats};
 
