@@ -648,6 +648,44 @@ mod tests {
     }
 
     #[test]
+    fn non_finite_values_and_exemplars_are_carried() {
+        use opentelemetry_proto::tonic::metrics::v1::{exemplar, Exemplar};
+        let points: Vec<NumberDataPoint> = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0]
+            .into_iter()
+            .map(|v| NumberDataPoint {
+                value: Some(number_data_point::Value::AsDouble(v)),
+                exemplars: vec![Exemplar {
+                    filtered_attributes: vec![kv("user", "u1")],
+                    time_unix_nano: 5,
+                    span_id: vec![1; 8],
+                    trace_id: vec![2; 16],
+                    value: Some(exemplar::Value::AsDouble(v)),
+                }],
+                ..Default::default()
+            })
+            .collect();
+        let (reqs, report) = pack(Resource::default(), vec![sum("m", points.clone())], 512);
+        assert_eq!(report.oversize, 0);
+        let got: Vec<NumberDataPoint> = reqs
+            .iter()
+            .flat_map(
+                |r| match &r.resource_metrics[0].scope_metrics[0].metrics[0].data {
+                    Some(Data::Sum(s)) => s.data_points.clone(),
+                    _ => panic!(),
+                },
+            )
+            .collect();
+        // Compare bytes: NaN != NaN as a value.
+        assert_eq!(
+            got.iter().map(Message::encode_to_vec).collect::<Vec<_>>(),
+            points
+                .iter()
+                .map(Message::encode_to_vec)
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn metrics_without_points_and_gauges_pack() {
         let empty = sum("empty", Vec::new());
         let gauge = Metric {
