@@ -8,7 +8,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as PKeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
@@ -17,7 +18,9 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Exemplar, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::metrics::{
+    Aggregation, Instrument, PeriodicReader, SdkMeterProvider, Stream, Temporality,
+};
 use opentelemetry_sdk::Resource;
 use otel_os_events::metrics::{Exporter, ExporterBuilder, ExporterHandle};
 use otel_os_events::sink::{CaptureSink, Sink};
@@ -572,4 +575,83 @@ pub fn metrics_pipeline(
         handle,
         seen,
     }
+}
+
+/// A view raising every instrument's cardinality limit, and making `exp*` exponential.
+pub fn views(
+    b: opentelemetry_sdk::metrics::MeterProviderBuilder,
+) -> opentelemetry_sdk::metrics::MeterProviderBuilder {
+    b.with_view(|i: &Instrument| {
+        let s = Stream::builder().with_cardinality_limit(200_000);
+        let s = if i.name().starts_with("exp") {
+            s.with_aggregation(Aggregation::Base2ExponentialHistogram {
+                max_size: 160,
+                max_scale: 20,
+                record_min_max: true,
+            })
+        } else {
+            s
+        };
+        s.build().ok()
+    })
+}
+
+pub fn resource() -> Resource {
+    Resource::builder_empty()
+        .with_attributes([
+            KeyValue::new("service.name", "svc"),
+            KeyValue::new("host.arch", "x86_64"),
+            KeyValue::new("pid", 42),
+        ])
+        .build()
+}
+
+/// Records one of every instrument kind, with attributes of every scalar type.
+pub fn record_everything(provider: &SdkMeterProvider) {
+    let scope = InstrumentationScope::builder("scope.a")
+        .with_version("1.2.3")
+        .with_attributes([KeyValue::new("scope.attr", "x")])
+        .build();
+    let a = provider.meter_with_scope(scope);
+    let b = provider.meter("scope.b");
+    let attrs = [
+        KeyValue::new("s", "v"),
+        KeyValue::new("i", -7),
+        KeyValue::new("d", 1.5),
+        KeyValue::new("b", true),
+        KeyValue::new("", "empty key"),
+    ];
+    let c = a
+        .u64_counter("requests")
+        .with_unit("1")
+        .with_description("requests served")
+        .build();
+    c.add(3, &attrs);
+    c.add(4, &attrs[..1]);
+    c.add(1, &[]);
+    a.f64_counter("bytes").build().add(2.5, &attrs[..2]);
+    let ud = a.i64_up_down_counter("queue").build();
+    ud.add(5, &attrs[..3]);
+    ud.add(-9, &attrs[..3]);
+    a.f64_up_down_counter("level").build().add(-0.25, &[]);
+    a.u64_gauge("g.u").build().record(u64::from(u32::MAX), &[]);
+    a.i64_gauge("g.i").build().record(i64::MIN, &attrs[..1]);
+    let g = b.f64_gauge("g.f").build();
+    g.record(f64::INFINITY, &[KeyValue::new("which", "inf")]);
+    g.record(f64::NEG_INFINITY, &[KeyValue::new("which", "-inf")]);
+    g.record(f64::NAN, &[KeyValue::new("which", "nan")]);
+    g.record(-0.0, &[KeyValue::new("which", "-0")]);
+    let h = b
+        .f64_histogram("latency")
+        .with_boundaries(vec![0.0, 1.0, 10.0])
+        .build();
+    for v in [0.5, 2.0, 20.0, 5.0] {
+        h.record(v, &attrs[..2]);
+    }
+    b.u64_histogram("sizes").build().record(1000, &[]);
+    let e = b.f64_histogram("exp.latency").build();
+    for v in [0.001, 1.0, 3.0, 1e6, 0.0, -2.0] {
+        e.record(v, &attrs[..1]);
+    }
+    b.u64_histogram("exp.sizes").build().record(7, &[]);
 }
