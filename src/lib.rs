@@ -2,13 +2,14 @@
 //!
 //! Exports OpenTelemetry telemetry to the operating system's own event tracing:
 //! on Linux to **user_events** as EventHeader-encoded tracepoints (read by `perf`, ftrace and
-//! local agents). Logs and traces today; metrics and Windows ETW are being added.
+//! local agents): logs, traces and metrics. Windows ETW is being added.
 //!
 //! Data flows one way, and each step has its own module:
 //!
 //! | layer | module | what it does |
 //! |---|---|---|
 //! | record | [`logs`], [`traces`] | OpenTelemetry SDK glue: a [`LogProcessor`](opentelemetry_sdk::logs::LogProcessor), a [`SpanProcessor`](opentelemetry_sdk::trace::SpanProcessor), their builders and Common Schema layouts |
+//! | record | [`metrics`] | a [`PushMetricExporter`](opentelemetry_sdk::metrics::exporter::PushMetricExporter) writing packed OTLP protobuf to `otlp_metrics` |
 //! | encode | [`encode`] | pure: a record in, EventHeader bytes out, no I/O |
 //! | mode | [`mode`] | where the write happens: on the caller's thread (sync, default) or a flush thread (queued) |
 //! | sink | [`sink`] | writes the bytes: user_events, or an in-memory capture for tests |
@@ -36,6 +37,7 @@ pub mod encode;
 mod error;
 mod handle;
 pub mod logs;
+pub mod metrics;
 pub mod mode;
 pub mod sink;
 #[cfg(otel_os_events_loom)]
@@ -53,6 +55,7 @@ pub mod listen;
 pub use error::Error;
 pub use handle::ProcessorHandle;
 pub use logs::UserEventsLoggerProviderBuilderExt;
+pub use metrics::UserEventsMeterProviderBuilderExt;
 pub use state::{ListenerCallback, ListenerChange, MAX_KEYWORDS};
 pub use stats::{DropReason, Stats};
 pub use traces::UserEventsTracerProviderBuilderExt;

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 #[non_exhaustive]
 pub enum DropReason {
     /// Larger than the maximum event size, and the processor is set to drop rather than
-    /// truncate (or even truncation could not make it fit).
+    /// truncate (or even truncation could not make it fit). For metrics (counted in data
+    /// points): a data point that does not fit in an event even alone, with its envelope.
     Oversize,
     /// A log record without a severity: it has no level, so no tracepoint to go to.
     NoSeverity,
@@ -140,6 +141,23 @@ impl Counters {
         }
     }
 
+    /// `n` events (or, for metrics, data points) taken on at once.
+    pub(crate) fn accepted_n(&self, n: u64) {
+        self.accepted.fetch_add(n, Relaxed);
+    }
+
+    /// `n` written at once, none truncated.
+    pub(crate) fn written_n(&self, n: u64) {
+        self.written.fetch_add(n, Relaxed);
+    }
+
+    /// `n` dropped at once for `reason`.
+    pub(crate) fn dropped_n(&self, reason: DropReason, n: u64) {
+        if n > 0 {
+            self.counter(reason).fetch_add(n, Relaxed);
+        }
+    }
+
     pub(crate) fn written(&self, truncated: bool) {
         self.written.fetch_add(1, Relaxed);
         if truncated {
@@ -148,7 +166,11 @@ impl Counters {
     }
 
     pub(crate) fn dropped(&self, reason: DropReason) {
-        let counter = match reason {
+        self.counter(reason).fetch_add(1, Relaxed);
+    }
+
+    fn counter(&self, reason: DropReason) -> &AtomicU64 {
+        match reason {
             DropReason::Oversize => &self.oversize,
             DropReason::NoSeverity => &self.no_severity,
             DropReason::AfterShutdown => &self.after_shutdown,
@@ -160,8 +182,7 @@ impl Counters {
                 let slot = usize::try_from(errno).unwrap_or(0).min(ERRNO_SLOTS - 1);
                 &self.write_errors[slot]
             }
-        };
-        counter.fetch_add(1, Relaxed);
+        }
     }
 
     pub(crate) fn snapshot(&self) -> Stats {

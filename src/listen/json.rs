@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use tracepoint_decode::display::{JsonEscapeDisplay, PerfItemValueJsonDisplay};
 use tracepoint_decode::{
     EventHeaderEnumeratorContext, EventHeaderEnumeratorState, PerfConvertOptions,
-    PerfEventDecodingStyle, PerfMetaOptions,
+    PerfEventDecodingStyle, PerfFieldArray, PerfMetaOptions,
 };
 
 use super::session::PerfEvent;
@@ -37,7 +37,8 @@ impl PerfEvent {
     /// (`"id"`, `"version"`, `"level"`, `"keyword"` as a hex string, `"opcode"`, `"tag"`,
     /// `"activity"`, …) and then `"fields":{…}` holding every field in order, structs as
     /// nested objects and arrays as arrays (tracepoint_decode's JSON writers). For other
-    /// tracepoints it is `"fields":{…}` with the fields from the tracefs format. The fields
+    /// tracepoints it is `"fields":{…}` with the fields from the tracefs format (a
+    /// `__rel_loc` field as `{"length":N}`, the length of the data it locates). The fields
     /// are kept in their own object so that an event field named like one of ours (`pid`)
     /// cannot collide.
     ///
@@ -125,6 +126,16 @@ impl PerfEvent {
             out.push('"');
             JsonEscapeDisplay::new(field.name()).write_to(out)?;
             out.push_str("\":");
+            if field.array() == PerfFieldArray::RelLoc4 {
+                // tracepoint_decode 0.5 resolves a 4-byte `__rel_loc` as if it were a
+                // `__data_loc` (offset from the record's start, not from the field's end), so
+                // resolve it here and print the length of what it locates.
+                match rel_loc_len(field.offset().into(), &record, reader) {
+                    Some(len) => write!(out, "{{\"length\":{len}}}")?,
+                    None => out.push_str("null"),
+                }
+                continue;
+            }
             let value = field.get_field_value_with_data_and_reader(&record, reader);
             let meta = value.metadata();
             // Out of bounds gives an Invalid value, and arrays of variable-size elements
@@ -153,6 +164,19 @@ impl PerfEvent {
         out.push('"');
         Ok(())
     }
+}
+
+/// The length a `__rel_loc` u32 at `offset` in `record` gives (high 16 bits; the low 16 are the
+/// data's offset from the end of the word), if that data lies within the record.
+fn rel_loc_len(
+    offset: usize,
+    record: &[u8],
+    reader: tracepoint_decode::PerfByteReader,
+) -> Option<usize> {
+    let end = offset.checked_add(4)?;
+    let word = reader.read_u32(record.get(offset..end)?);
+    let (len, start) = ((word >> 16) as usize, end + (word & 0xffff) as usize);
+    (start + len <= record.len()).then_some(len)
 }
 
 /// Finds field metadata in `raw` that tracepoint_decode 0.5 debug-asserts on instead of

@@ -1,5 +1,6 @@
 //! One tracepoint, whichever sink it belongs to.
 
+use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use super::capture::CaptureTracepoint;
@@ -38,6 +39,34 @@ impl Tracepoint {
         };
         Tracepoint {
             name,
+            registration,
+            unregistered: AtomicBool::new(false),
+            handle,
+        }
+    }
+
+    /// Registers the tracepoint `name` with an explicit field list `args` (the part of the
+    /// kernel's `name_args` after the name), for layouts other than EventHeader, such as
+    /// `otlp_metrics u32 protocol;char[8] version;__rel_loc u8[] buffer;`.
+    ///
+    /// `name` and `args` are the crate's own constants, not user input; one holding a NUL is
+    /// refused (EINVAL) rather than registered.
+    pub(crate) fn register_with_args(sink: &Sink, name: &str, args: &str) -> Tracepoint {
+        let (handle, registration) = match sink {
+            Sink::UserEvents => {
+                let (tp, errno) = match CString::new(format!("{name} {args}")) {
+                    Ok(name_args) => UserEventsTracepoint::register(&name_args),
+                    Err(_) => (UserEventsTracepoint::unregistered(), libc::EINVAL),
+                };
+                (Handle::UserEvents(tp), TracepointStatus::from_errno(errno))
+            }
+            Sink::Capture(capture) => (
+                Handle::Capture(capture.register(name)),
+                TracepointStatus::Registered,
+            ),
+        };
+        Tracepoint {
+            name: name.to_owned(),
             registration,
             unregistered: AtomicBool::new(false),
             handle,

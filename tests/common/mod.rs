@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod kernel;
+pub mod metrics;
 
 use std::time::SystemTime;
 

@@ -1,0 +1,172 @@
+//! Metrics: an OpenTelemetry [`PushMetricExporter`](opentelemetry_sdk::metrics::exporter::PushMetricExporter) that writes OTLP protobuf to the
+//! user_events tracepoint `otlp_metrics`, the layout agents already read from the Rust and
+//! .NET Geneva exporters.
+//!
+//! Two ways in:
+//!
+//! - the seed API: [`UserEventsMeterProviderBuilderExt::with_user_events_exporter`];
+//! - the full builder, [`Exporter::builder`], whose `build()` returns a typed
+//!   [`Error`] for every invalid option.
+//!
+//! # Event layout
+//!
+//! One tracepoint, registered as
+//! `otlp_metrics u32 protocol;char[8] version;__rel_loc u8[] buffer;`:
+//!
+//! | field | bytes | value |
+//! |---|---|---|
+//! | `protocol` | 4 | 0: OTLP protobuf |
+//! | `version` | 8 | `v0.19.00` |
+//! | `buffer` | 4 (`__rel_loc`) | length in the high 16 bits, offset 0 (from the end of this word) in the low 16 |
+//! | the buffer | length | an OTLP `ExportMetricsServiceRequest` |
+//!
+//! # Packing
+//!
+//! Each event holds as many data points, of one metric or several, as fit the maximum event
+//! size (default [`DEFAULT_MAX_EVENT_SIZE`], the perf path's limit), each event repeating
+//! only the resource, scope and metric envelopes of the points it holds. Sizes are measured
+//! with prost's `encoded_len`, never estimated, and no event exceeds the limit. A data point
+//! that does not fit even alone (a histogram with thousands of buckets, a huge attribute) is
+//! dropped, counted as [`DropReason::Oversize`](crate::DropReason::Oversize), and named in
+//! one warning per export through OpenTelemetry's internal logging.
+//!
+//! # Cost and threads
+//!
+//! An export runs on the SDK reader's thread (the `PeriodicReader`'s), so the exporter
+//! encodes and writes right there: there is no queued mode for metrics. When no session
+//! listens, an export reads one enable word and returns `Ok` without encoding anything.
+//!
+//! # Counters
+//!
+//! [`Exporter::stats`] counts **data points**: accepted (every point of an export made while
+//! a session listened), written, and dropped by reason; at rest
+//! `accepted == written + dropped_total()`. [`ExporterHandle::events_written`] counts events.
+//!
+//! ```no_run
+//! use opentelemetry::metrics::MeterProvider as _;
+//! use opentelemetry_sdk::metrics::SdkMeterProvider;
+//! use otel_os_events::UserEventsMeterProviderBuilderExt;
+//!
+//! let provider = SdkMeterProvider::builder().with_user_events_exporter().build();
+//! let counter = provider.meter("app").u64_counter("requests").build();
+//! counter.add(1, &[]);
+//! provider.shutdown().ok();
+//! ```
+
+mod encode;
+mod exporter;
+
+pub use encode::{
+    HEADER_LEN, MAX_BUFFER_LEN, PROTOCOL_OTLP_PROTOBUF, PROTOCOL_VERSION, TRACEPOINT_FIELDS,
+    TRACEPOINT_NAME,
+};
+pub use exporter::{Exporter, ExporterHandle};
+
+use opentelemetry::otel_warn;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, Temporality};
+
+use crate::sink::Sink;
+use crate::Error;
+
+/// The default maximum event size: the largest payload the perf path delivers (8192 bytes
+/// of trace record minus its 8-byte common header), the same as the logs default. The
+/// OTLP buffer gets this minus the 16 header bytes.
+pub const DEFAULT_MAX_EVENT_SIZE: usize = 8184;
+
+/// The smallest maximum event size the builder accepts.
+pub const MIN_MAX_EVENT_SIZE: usize = 512;
+
+/// The largest maximum event size the builder accepts: the header plus the longest buffer a
+/// 16-bit `__rel_loc` length describes.
+pub const MAX_MAX_EVENT_SIZE: usize = HEADER_LEN + MAX_BUFFER_LEN;
+
+/// Builds an [`Exporter`]; see [`Exporter::builder`].
+#[derive(Clone, Debug)]
+pub struct ExporterBuilder {
+    temporality: Temporality,
+    max_event_size: usize,
+    sink: Sink,
+}
+
+impl ExporterBuilder {
+    fn new() -> Self {
+        ExporterBuilder {
+            temporality: Temporality::Delta,
+            max_event_size: DEFAULT_MAX_EVENT_SIZE,
+            sink: Sink::default(),
+        }
+    }
+
+    /// The temporality the SDK aggregates with for this exporter (default
+    /// [`Temporality::Delta`], as the existing exporters).
+    pub fn with_temporality(mut self, temporality: Temporality) -> Self {
+        self.temporality = temporality;
+        self
+    }
+
+    /// The largest event payload to write, header included, in bytes (default
+    /// [`DEFAULT_MAX_EVENT_SIZE`]; allowed [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_MAX_EVENT_SIZE`]).
+    /// Set it lower if your agent reads ftrace, whose buffer holds about a page per event.
+    pub fn with_max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
+        self
+    }
+
+    /// Where to write (default [`Sink::UserEvents`]).
+    pub fn with_sink(mut self, sink: Sink) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// Validates the options and registers the tracepoint.
+    ///
+    /// A kernel without user_events is not an error: the exporter is built, writes nothing,
+    /// and [`Exporter::status`] says why (one warning is logged through OpenTelemetry's
+    /// internal logging).
+    pub fn build(self) -> Result<Exporter, Error> {
+        if !(MIN_MAX_EVENT_SIZE..=MAX_MAX_EVENT_SIZE).contains(&self.max_event_size) {
+            return Err(Error::InvalidMaxEventSize {
+                size: self.max_event_size,
+                min: MIN_MAX_EVENT_SIZE,
+                max: MAX_MAX_EVENT_SIZE,
+            });
+        }
+        Exporter::new(self)
+    }
+}
+
+/// Adds a user_events metrics exporter to a `MeterProviderBuilder`.
+pub trait UserEventsMeterProviderBuilderExt {
+    /// Adds an [`Exporter`] with default options (delta temporality, events up to
+    /// [`DEFAULT_MAX_EVENT_SIZE`]) through the SDK's `PeriodicReader`, which exports every
+    /// 60 s unless `OTEL_METRIC_EXPORT_INTERVAL` (ms) says otherwise.
+    ///
+    /// This cannot return an error: should building fail, **no exporter is added** and one
+    /// warning is logged through OpenTelemetry's internal logging. Use
+    /// [`Exporter::builder`] to get the error.
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::metrics::SdkMeterProvider;
+    /// use otel_os_events::UserEventsMeterProviderBuilderExt;
+    ///
+    /// let provider = SdkMeterProvider::builder().with_user_events_exporter().build();
+    /// # drop(provider);
+    /// ```
+    fn with_user_events_exporter(self) -> Self;
+}
+
+impl UserEventsMeterProviderBuilderExt for MeterProviderBuilder {
+    fn with_user_events_exporter(self) -> Self {
+        match Exporter::builder().build() {
+            Ok(exporter) => self.with_periodic_exporter(exporter),
+            Err(error) => {
+                otel_warn!(
+                    name: "UserEvents.InvalidMetricsExporter",
+                    error = error.to_string(),
+                    message = "no user_events metrics exporter was added"
+                );
+                self
+            }
+        }
+    }
+}
