@@ -29,8 +29,17 @@ fn series(p: &MetricsPipeline, n: usize) {
     }
 }
 
+/// Every metrics exporter writes the one tracepoint `otlp_metrics`: a session one test opens
+/// would enable another test's exporter. The tests here take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn metrics_through_perf_point_for_point() {
+    let _turn = take_turn();
     if !kernel_or_skip("metrics_through_perf_point_for_point") {
         return;
     }
@@ -112,6 +121,7 @@ fn metrics_through_perf_point_for_point() {
 
 #[test]
 fn listen_prints_metrics_events() {
+    let _turn = take_turn();
     if !kernel_or_skip("listen_prints_metrics_events") {
         return;
     }
