@@ -22,6 +22,21 @@ pub(crate) struct Observed {
 }
 
 impl Observed {
+    /// The shutdown every processor does, once: refuse later events (`shut_down`), drain the
+    /// writer (queued mode), unregister the tracepoints.
+    pub(crate) fn shutdown(
+        &self,
+        shut_down: &std::sync::atomic::AtomicBool,
+        writer: &crate::mode::Writer,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        if shut_down.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return Err(opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown);
+        }
+        writer.shutdown();
+        self.state.unregister_all();
+        Ok(())
+    }
+
     /// Registers the provider's first keyword and starts the counters.
     pub(crate) fn new(state: ProviderState) -> Arc<Self> {
         let default_set = state.load().sets[0].clone();
@@ -98,4 +113,17 @@ impl fmt::Debug for ProcessorHandle {
             .field("stats", &self.stats())
             .finish()
     }
+}
+
+/// A resource's `service.name` and `service.instance.id`: Common Schema's cloud role and
+/// role instance.
+pub(crate) fn cloud_role(
+    resource: &opentelemetry_sdk::Resource,
+) -> (Option<String>, Option<String>) {
+    let text = |key: &'static str| {
+        resource
+            .get(&opentelemetry::Key::from_static_str(key))
+            .map(|v| v.as_str().into_owned())
+    };
+    (text("service.name"), text("service.instance.id"))
 }

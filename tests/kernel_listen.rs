@@ -4,9 +4,8 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
+use common::kernel::spawn_listen;
 use common::record;
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::InstrumentationScope;
@@ -21,30 +20,7 @@ fn listen_prints_what_the_processor_wrote() {
         return;
     }
     // listen starts first: it registers the provider's tracepoints itself.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_otel-os-events"))
-        .args(["listen", "kt_cli", "--count", "3", "--timeout", "30"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn otel-os-events listen");
-    // Wait for "listen: ready": only then is its perf event open on every CPU (the kernel
-    // sets our enable bit as soon as the first CPU's event opens).
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    let stderr_reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.starts_with("listen: ready") {
-                let _ = ready_tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    ready_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("listen never became ready");
+    let (mut child, stderr_reader) = spawn_listen(&["kt_cli", "--count", "3", "--timeout", "30"]);
     let processor = Processor::builder("kt_cli").build().unwrap();
     assert!(
         processor.event_enabled(Severity::Error, "t", None)

@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+
 use std::time::Duration;
 
 use common::kernel::*;
@@ -127,36 +127,14 @@ fn listen_prints_metrics_events() {
     }
     // The exporter registers otlp_metrics (listen registers only EventHeader tracepoints).
     let p = metrics_pipeline(Exporter::builder(), None, views);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_otel-os-events"))
-        .args([
-            "listen",
-            "--tracepoint",
-            TRACEPOINT_NAME,
-            "--count",
-            "1",
-            "--timeout",
-            "30",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn otel-os-events listen");
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    let stderr_reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.starts_with("listen: ready") {
-                let _ = ready_tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    ready_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("listen never became ready");
+    let (mut child, stderr_reader) = spawn_listen(&[
+        "--tracepoint",
+        TRACEPOINT_NAME,
+        "--count",
+        "1",
+        "--timeout",
+        "30",
+    ]);
     // Our own reader too, to know what listen should have seen.
     let mut session = session(&[TRACEPOINT_NAME]);
     series(&p, 3);

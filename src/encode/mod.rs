@@ -7,6 +7,7 @@
 //! - The Common Schema layouts of logs live with their signal (e.g. [`crate::logs`]).
 
 mod chunks;
+pub mod common_schema;
 mod event;
 mod fit;
 pub mod text;

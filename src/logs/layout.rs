@@ -27,7 +27,7 @@ use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::Key;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
-use crate::encode::text::{write_hex, write_rfc3339};
+use crate::encode::common_schema::{add_cloud_role, add_hex, add_time};
 use crate::encode::value::add_value;
 use crate::encode::{Chunks, EventBuf, Limits, Pass};
 
@@ -102,32 +102,18 @@ fn part_a(buf: &mut EventBuf, record: &SdkLogRecord, cx: &LogContext<'_>) {
         .timestamp()
         .or_else(|| record.observed_timestamp())
         .unwrap_or_else(std::time::SystemTime::now);
-    let mark = buf.begin_str("time", FieldFormat::Default);
-    write_rfc3339(buf.str_data(), time);
-    let _ = buf.end_str(mark, usize::MAX);
+    add_time(buf, "time", time);
     if let Some(tc) = record.trace_context() {
         if tc.trace_id != TraceId::INVALID {
-            let mark = buf.begin_str("ext_dt_traceId", FieldFormat::Default);
-            write_hex(buf.str_data(), &tc.trace_id.to_bytes());
-            let _ = buf.end_str(mark, usize::MAX);
+            add_hex(buf, "ext_dt_traceId", &tc.trace_id.to_bytes());
             fields += 1;
         }
         if tc.span_id != SpanId::INVALID {
-            let mark = buf.begin_str("ext_dt_spanId", FieldFormat::Default);
-            write_hex(buf.str_data(), &tc.span_id.to_bytes());
-            let _ = buf.end_str(mark, usize::MAX);
+            add_hex(buf, "ext_dt_spanId", &tc.span_id.to_bytes());
             fields += 1;
         }
     }
-    for (name, value) in [
-        ("ext_cloud_role", cx.role),
-        ("ext_cloud_roleInstance", cx.role_instance),
-    ] {
-        if let Some(value) = value {
-            buf.add_str(name, value, FieldFormat::Default, 1024);
-            fields += 1;
-        }
-    }
+    fields += add_cloud_role(buf, cx.role, cx.role_instance);
     buf.end_struct(part_a, fields);
 }
 

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::{otel_warn, Array, InstrumentationScope, Key, Value};
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
 
-use crate::handle::{Observed, ProcessorHandle};
+use crate::handle::{cloud_role, Observed, ProcessorHandle};
 use crate::mode::Writer;
 use crate::sink::TracepointStatusEntry;
 use crate::state::{ProviderState, SizeLimits, TracepointSet, Watcher};
@@ -256,22 +256,11 @@ impl LogProcessor for Processor {
     /// writes what is queued until the shutdown deadline (the rest is counted as
     /// [`DropReason::Shutdown`]) and stops the flush thread; then unregisters the tracepoints.
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        if self.shut_down.swap(true, Relaxed) {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
-        self.writer.shutdown();
-        self.observed.state.unregister_all();
-        Ok(())
+        self.observed.shutdown(&self.shut_down, &self.writer)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        let text = |key: &'static str| {
-            resource
-                .get(&Key::from_static_str(key))
-                .map(|v| v.as_str().into_owned())
-        };
-        self.resource.role = text("service.name");
-        self.resource.role_instance = text("service.instance.id");
+        (self.resource.role, self.resource.role_instance) = cloud_role(resource);
         self.resource.attributes = self
             .resource_keys
             .iter()

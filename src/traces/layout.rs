@@ -21,14 +21,12 @@
 //! Events and links are capped at 127 each (and shrink first when an event must be cut to
 //! fit); an event's or link's own attributes at 125.
 
-use std::time::SystemTime;
-
 use eventheader::{FieldFormat, Level, Opcode};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::encode::text::{write_hex, write_rfc3339};
+use crate::encode::common_schema::{add_cloud_role, add_hex, add_time};
 use crate::encode::value::add_attribute_value;
 use crate::encode::{EventBuf, Limits, Pass, MAX_STRUCT_FIELDS};
 
@@ -59,18 +57,6 @@ pub(crate) struct SpanContext<'a> {
     pub role_instance: Option<&'a str>,
     pub thread_id: Option<u32>,
     pub level: Level,
-}
-
-fn add_time(buf: &mut EventBuf, name: &str, t: SystemTime) {
-    let mark = buf.begin_str(name, FieldFormat::Default);
-    write_rfc3339(buf.str_data(), t);
-    let _ = buf.end_str(mark, usize::MAX);
-}
-
-fn add_hex(buf: &mut EventBuf, name: &str, bytes: &[u8]) {
-    let mark = buf.begin_str(name, FieldFormat::Default);
-    write_hex(buf.str_data(), bytes);
-    let _ = buf.end_str(mark, usize::MAX);
 }
 
 /// Writes up to `room` attributes into the open struct; returns how many.
@@ -112,15 +98,7 @@ pub(crate) fn encode_span(
         "ext_dt_spanId",
         &span.span_context.span_id().to_bytes(),
     );
-    for (name, value) in [
-        ("ext_cloud_role", cx.role),
-        ("ext_cloud_roleInstance", cx.role_instance),
-    ] {
-        if let Some(value) = value {
-            buf.add_str(name, value, FieldFormat::Default, 1024);
-            fields += 1;
-        }
-    }
+    fields += add_cloud_role(buf, cx.role, cx.role_instance);
     buf.end_struct(part_a, fields);
 
     let part_b = buf.begin_struct("PartB");

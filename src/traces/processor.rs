@@ -5,14 +5,14 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use eventheader::Level;
-use opentelemetry::{Context, Key};
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry::Context;
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
 use crate::encode::OversizePolicy;
 use crate::error::{validate_provider_name, validate_size_and_mode};
-use crate::handle::{Observed, ProcessorHandle};
+use crate::handle::{cloud_role, Observed, ProcessorHandle};
 use crate::logs::DEFAULT_MAX_EVENT_SIZE;
 use crate::mode::{Mode, Writer};
 use crate::sink::{Sink, TracepointStatusEntry};
@@ -179,22 +179,11 @@ impl SpanProcessor for Processor {
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        if self.shut_down.swap(true, Relaxed) {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
-        self.writer.shutdown();
-        self.observed.state.unregister_all();
-        Ok(())
+        self.observed.shutdown(&self.shut_down, &self.writer)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        let text = |key: &'static str| {
-            resource
-                .get(&Key::from_static_str(key))
-                .map(|v| v.as_str().into_owned())
-        };
-        self.role = text("service.name");
-        self.role_instance = text("service.instance.id");
+        (self.role, self.role_instance) = cloud_role(resource);
     }
 }
 

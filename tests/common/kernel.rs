@@ -61,3 +61,36 @@ pub fn gettid() -> u32 {
     // SAFETY: gettid has no preconditions and cannot fail.
     unsafe { libc::gettid() as u32 }
 }
+
+/// Starts `otel-os-events listen <args>` with piped stdout and waits for its `listen: ready`
+/// line: only then is its perf event open on every CPU (the kernel sets a writer's enable
+/// bit as soon as the first CPU's event opens). Returns the child and a thread collecting
+/// its stderr.
+pub fn spawn_listen(args: &[&str]) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otel-os-events"))
+        .arg("listen")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn otel-os-events listen");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("piped stderr");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.starts_with("listen: ready") {
+                let _ = ready_tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("listen never became ready");
+    (child, stderr_reader)
+}
