@@ -148,6 +148,11 @@ pub(crate) fn validate_size_and_mode(
             max: MAX_EVENT_SIZE_LIMIT,
         });
     }
+    validate_mode(mode)
+}
+
+/// Checks the queue options of a queued mode.
+pub(crate) fn validate_mode(mode: &crate::mode::Mode) -> Result<(), Error> {
     if let crate::mode::Mode::Queued(q) = mode {
         if !(1..=crate::mode::MAX_QUEUE_CAPACITY).contains(&q.capacity) {
             return Err(Error::InvalidQueueCapacity {

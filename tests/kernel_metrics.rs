@@ -160,3 +160,36 @@ fn listen_prints_metrics_events() {
     assert_eq!(fields["buffer"]["length"], event.size - 16);
     assert_eq!(flatten_proto([&event.request]).len(), 3);
 }
+
+#[test]
+fn queued_metrics_through_perf_point_for_point() {
+    let _turn = take_turn();
+    if !kernel_or_skip("queued_metrics_through_perf_point_for_point") {
+        return;
+    }
+    let queued = otel_os_events::mode::Mode::Queued(otel_os_events::mode::QueueOptions::default());
+    let p = metrics_pipeline(Exporter::builder().with_mode(queued), None, views);
+    let options = SessionOptions {
+        ring_data_pages: 512,
+        ..SessionOptions::default()
+    };
+    let mut session = PerfSession::open(&[TRACEPOINT_NAME], options).expect("perf session");
+    series(&p, 1_000);
+    // Waits for the flush thread: every event is written when it returns.
+    p.provider.force_flush().unwrap();
+    let written = p.handle.events_written() as usize;
+    assert!(written > 1);
+    let raw = read_raw(&mut session, written, WAIT);
+    assert_eq!((raw.len(), session.lost()), (written, 0));
+    let events: Vec<MetricsEvent> = raw.iter().map(|e| parse_event(&e.raw)).collect();
+    let seen = p.seen.lock();
+    assert_eq!(
+        flatten_proto(events.iter().map(|e| &e.request)),
+        *seen.exports.last().unwrap()
+    );
+    let stats = p.handle.stats();
+    assert_eq!(
+        (stats.accepted, stats.written, stats.dropped_total()),
+        (1_000, 1_000, 0)
+    );
+}

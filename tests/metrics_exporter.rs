@@ -99,9 +99,14 @@ fn every_instrument_kind_point_for_point() {
 
 /// Exports `n` series of one counter and returns (events, largest event).
 fn pack_series(n: usize, max: usize) -> (usize, usize) {
+    pack_series_in(n, max, otel_os_events::mode::Mode::Sync)
+}
+
+/// As [`pack_series`], in `mode`.
+fn pack_series_in(n: usize, max: usize, mode: otel_os_events::mode::Mode) -> (usize, usize) {
     let capture = CaptureSink::new();
     let p = metrics_pipeline(
-        Exporter::builder().with_max_event_size(max),
+        Exporter::builder().with_max_event_size(max).with_mode(mode),
         Some(&capture),
         |b| views(b).with_resource(resource()),
     );
@@ -276,4 +281,28 @@ fn builder_checks_the_size_and_the_seed_api_never_fails() {
     println!("status here: {:?}", real.status());
     assert_eq!(real.status()[0].tracepoint, "otlp_metrics");
     let _ = Duration::ZERO;
+}
+
+#[test]
+fn queued_mode_writes_the_same_events_on_its_flush_thread() {
+    use otel_os_events::mode::{Mode, QueueOptions};
+    let queued = Mode::Queued(QueueOptions {
+        thread_name: "metrics-flush".into(),
+        ..QueueOptions::default()
+    });
+    // force_flush waits for the flush thread, so the capture holds every event, point for
+    // point (pack_series_in compares with the SDK's input), packed like sync mode (sizes may
+    // differ by a byte or two: timestamps are varints).
+    let (queued_events, queued_largest) = pack_series_in(1_000, 8184, queued);
+    let (sync_events, _) = pack_series(1_000, 8184);
+    assert_eq!(queued_events, sync_events);
+    assert!(queued_largest <= 8184);
+    let bad = Mode::Queued(QueueOptions {
+        capacity: 0,
+        ..QueueOptions::default()
+    });
+    assert!(matches!(
+        Exporter::builder().with_mode(bad).build(),
+        Err(otel_os_events::Error::InvalidQueueCapacity { capacity: 0 })
+    ));
 }

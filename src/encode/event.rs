@@ -104,6 +104,20 @@ impl EventBuf {
         self.push_name(event_name);
     }
 
+    /// Clears the buffer for a payload that is not EventHeader (e.g. the OTLP metrics
+    /// layout): write it into [`raw_mut`](Self::raw_mut); [`parts`](Self::parts) then yields
+    /// it alone.
+    pub fn start_raw(&mut self) {
+        self.head_len = 0;
+        self.meta.clear();
+        self.data.clear();
+    }
+
+    /// The payload of a buffer begun with [`start_raw`](Self::start_raw).
+    pub fn raw_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.data
+    }
+
     /// The payload size once finished: header, extensions, metadata and data.
     pub fn len(&self) -> usize {
         self.head_len_for(0) + self.meta.len() + self.data.len()

@@ -13,6 +13,7 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use parking_lot::Mutex;
 
+use crate::mode::{Mode, Queued, QueuedEvent, Target, WriteFn};
 use crate::sink::{Tracepoint, TracepointStatusEntry};
 use crate::stats::Counters;
 use crate::{DropReason, Error, Stats};
@@ -35,6 +36,42 @@ pub struct Exporter {
     shut_down: AtomicBool,
     /// The encoding buffer, reused across exports.
     scratch: Mutex<Vec<u8>>,
+    /// Queued mode's flush thread; `None` in sync mode.
+    queue: Option<Queued>,
+    /// How long `force_flush` waits in queued mode.
+    flush_timeout: Duration,
+}
+
+impl Shared {
+    /// Writes one event now and counts its points.
+    fn write(&self, parts: &[&[u8]; 3], points: u64) {
+        match self.tracepoint.write(*parts) {
+            0 => {
+                self.counters.written_n(points);
+                self.events.fetch_add(1, Relaxed);
+            }
+            errno => self
+                .counters
+                .dropped_n(DropReason::WriteError { errno }, points),
+        }
+    }
+}
+
+/// The flush thread's writer in queued mode: re-check the enable word, write, count points.
+fn flush_writer(shared: Arc<Shared>) -> WriteFn {
+    Box::new(move |event, late| {
+        if late {
+            shared
+                .counters
+                .dropped_n(DropReason::Shutdown, event.weight);
+        } else if !shared.tracepoint.enabled() {
+            shared
+                .counters
+                .dropped_n(DropReason::NoListener, event.weight);
+        } else {
+            shared.write(&event.buf.parts(), event.weight);
+        }
+    })
 }
 
 /// What an exporter shares with its handles.
@@ -79,16 +116,32 @@ impl Exporter {
                 message = "the metrics tracepoint could not be registered: nothing will be written"
             );
         }
+        let shared = Arc::new(Shared {
+            tracepoint,
+            counters: Counters::new(),
+            events: AtomicU64::new(0),
+        });
+        let (queue, flush_timeout) = match &b.mode {
+            Mode::Sync => (None, Duration::ZERO),
+            Mode::Queued(options) => (
+                Some(
+                    Queued::start(options, flush_writer(shared.clone())).map_err(|e| {
+                        Error::ThreadSpawn {
+                            reason: e.to_string(),
+                        }
+                    })?,
+                ),
+                options.shutdown_deadline,
+            ),
+        };
         Ok(Exporter {
-            shared: Arc::new(Shared {
-                tracepoint,
-                counters: Counters::new(),
-                events: AtomicU64::new(0),
-            }),
+            shared,
             temporality: b.temporality,
             max_event_size: b.max_event_size,
             shut_down: AtomicBool::new(false),
             scratch: Mutex::new(Vec::new()),
+            queue,
+            flush_timeout,
         })
     }
 
@@ -137,14 +190,21 @@ impl Exporter {
             &mut scratch,
             |buffer, points| {
                 let header = header(buffer.len());
-                match shared.tracepoint.write([&header, buffer, &[]]) {
-                    0 => {
-                        shared.counters.written_n(points);
-                        shared.events.fetch_add(1, Relaxed);
-                    }
-                    errno => shared
-                        .counters
-                        .dropped_n(DropReason::WriteError { errno }, points),
+                let Some(queue) = &self.queue else {
+                    return shared.write(&[&header, buffer, &[]], points);
+                };
+                let mut event = queue.take_buf();
+                event.start_raw();
+                event.raw_mut().extend_from_slice(&header);
+                event.raw_mut().extend_from_slice(buffer);
+                let event = QueuedEvent {
+                    target: Target::Fixed,
+                    buf: event,
+                    truncated: false,
+                    weight: points,
+                };
+                if let Err(reason) = queue.send(event, &shared.counters) {
+                    shared.counters.dropped_n(reason, points);
                 }
             },
         );
@@ -173,15 +233,24 @@ impl PushMetricExporter for Exporter {
         std::future::ready(self.export_now(metrics))
     }
 
-    /// Nothing is buffered: returns at once.
+    /// Sync mode: nothing is buffered, returns at once. Queued mode: returns once every event
+    /// of earlier exports has been written (or counted), or with `Timeout`.
     fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
+        match &self.queue {
+            None => Ok(()),
+            Some(queue) => queue
+                .flush(self.flush_timeout)
+                .map_err(|_| OTelSdkError::Timeout(self.flush_timeout)),
+        }
     }
 
     /// Unregisters the tracepoint; later exports are refused and counted.
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
         if self.shut_down.swap(true, Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
+        }
+        if let Some(queue) = &self.queue {
+            queue.shutdown();
         }
         self.shared.tracepoint.unregister();
         Ok(())

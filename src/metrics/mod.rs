@@ -65,6 +65,7 @@ pub use exporter::{Exporter, ExporterHandle};
 use opentelemetry::otel_warn;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, Temporality};
 
+use crate::mode::Mode;
 use crate::sink::Sink;
 use crate::Error;
 
@@ -86,6 +87,7 @@ pub struct ExporterBuilder {
     temporality: Temporality,
     max_event_size: usize,
     sink: Sink,
+    mode: Mode,
 }
 
 impl ExporterBuilder {
@@ -94,6 +96,7 @@ impl ExporterBuilder {
             temporality: Temporality::Delta,
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             sink: Sink::default(),
+            mode: Mode::default(),
         }
     }
 
@@ -118,6 +121,15 @@ impl ExporterBuilder {
         self
     }
 
+    /// Sync (default: each export writes its events on the SDK reader's thread) or queued
+    /// (the export encodes and enqueues, one flush thread writes; `force_flush` waits for it).
+    /// The reader already exports off the application's threads, so queued mode only spares
+    /// the reader the `writev` calls; counters stay in data points either way.
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
     /// Validates the options and registers the tracepoint.
     ///
     /// A kernel without user_events is not an error: the exporter is built, writes nothing,
@@ -131,6 +143,7 @@ impl ExporterBuilder {
                 max: MAX_MAX_EVENT_SIZE,
             });
         }
+        crate::error::validate_mode(&self.mode)?;
         Exporter::new(self)
     }
 }

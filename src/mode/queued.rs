@@ -21,16 +21,26 @@ pub(crate) fn current_thread_id() -> u32 {
     TID.try_with(|t| *t).unwrap_or(0)
 }
 
+/// Where a queued event goes.
+pub(crate) enum Target {
+    /// Level `level` (index 0..5) of a keyword's tracepoints (kept alive while queued).
+    Level {
+        set: Arc<crate::state::TracepointSet>,
+        level: usize,
+    },
+    /// The one tracepoint the flush thread's writer already holds (metrics).
+    Fixed,
+}
+
 /// An encoded event waiting for the flush thread.
 pub(crate) struct QueuedEvent {
-    /// The tracepoints of its keyword (kept alive while queued).
-    pub set: Arc<crate::state::TracepointSet>,
-    /// Its level's index (0..5) in `set`.
-    pub level: usize,
+    pub target: Target,
     /// The finished event.
     pub buf: EventBuf,
     /// Whether it was cut to fit.
     pub truncated: bool,
+    /// What it counts as: 1 event, or the number of metric data points it carries.
+    pub weight: u64,
 }
 
 /// What the flush thread does with each event: `late` is true once the shutdown deadline
@@ -92,7 +102,7 @@ impl Queued {
     }
 
     /// Queues `event`, applying the full-queue policy. On refusal the buffer goes back to the
-    /// pool and the reason to count is returned.
+    /// pool and the reason to count (for the event's weight) is returned.
     pub(crate) fn send(&self, event: QueuedEvent, counters: &Counters) -> Result<(), DropReason> {
         let mut event = event;
         let mut waited_since: Option<Instant> = None;

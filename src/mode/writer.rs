@@ -11,7 +11,7 @@ use crate::state::{SizeLimits, TracepointSet};
 use crate::sync::Arc;
 use crate::{DropReason, Error};
 
-use super::{current_thread_id, write_now, Mode, Queued, QueuedEvent, WriteFn};
+use super::{current_thread_id, write_now, Mode, Queued, QueuedEvent, Target, WriteFn};
 
 /// Sync or queued writing for one processor.
 pub(crate) struct Writer {
@@ -90,10 +90,13 @@ impl Writer {
             }
         };
         let event = QueuedEvent {
-            set: set.clone(),
-            level,
+            target: Target::Level {
+                set: set.clone(),
+                level,
+            },
             buf,
             truncated,
+            weight: 1,
         };
         if let Err(reason) = queue.send(event, counters) {
             counters.dropped(reason);
@@ -130,7 +133,11 @@ fn trim(buf: &mut EventBuf, max_event_size: usize) {
 fn flush_writer(observed: Arc<Observed>) -> WriteFn {
     Box::new(move |event, late| {
         let counters = &observed.counters;
-        let tracepoint = &event.set.levels[event.level];
+        let Target::Level { set, level } = &event.target else {
+            // Processors queue only Level targets.
+            return counters.dropped(DropReason::NoListener);
+        };
+        let tracepoint = &set.levels[*level];
         if late {
             counters.dropped(DropReason::Shutdown);
         } else if !tracepoint.enabled() {
