@@ -175,8 +175,9 @@ fn queued_metrics_through_perf_point_for_point() {
     };
     let mut session = PerfSession::open(&[TRACEPOINT_NAME], options).expect("perf session");
     series(&p, 1_000);
-    // Waits for the flush thread: every event is written when it returns.
+    // The reader exports on flush; the handle then waits for the flush thread.
     p.provider.force_flush().unwrap();
+    p.handle.force_flush().unwrap();
     let written = p.handle.events_written() as usize;
     assert!(written > 1);
     let raw = read_raw(&mut session, written, WAIT);

@@ -125,6 +125,8 @@ fn pack_series_in(n: usize, max: usize, mode: otel_os_events::mode::Mode) -> (us
         );
     }
     p.provider.force_flush().unwrap();
+    // The SDK's reader does not flush the exporter itself: wait for a queued flush thread.
+    p.handle.force_flush().unwrap();
     let events = events(&capture, max);
     let ours = flatten_proto(events.iter().map(|e| &e.request));
     assert_eq!(ours.len(), n);
@@ -290,8 +292,8 @@ fn queued_mode_writes_the_same_events_on_its_flush_thread() {
         thread_name: "metrics-flush".into(),
         ..QueueOptions::default()
     });
-    // force_flush waits for the flush thread, so the capture holds every event, point for
-    // point (pack_series_in compares with the SDK's input), packed like sync mode (sizes may
+    // handle.force_flush waits for the flush thread, so the capture holds every event, point
+    // for point (pack_series_in compares with the SDK's input), packed like sync mode (sizes may
     // differ by a byte or two: timestamps are varints).
     let (queued_events, queued_largest) = pack_series_in(1_000, 8184, queued);
     let (sync_events, _) = pack_series(1_000, 8184);

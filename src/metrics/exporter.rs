@@ -36,10 +36,27 @@ pub struct Exporter {
     shut_down: AtomicBool,
     /// The encoding buffer, reused across exports.
     scratch: Mutex<Vec<u8>>,
-    /// Queued mode's flush thread; `None` in sync mode.
-    queue: Option<Queued>,
-    /// How long `force_flush` waits in queued mode.
-    flush_timeout: Duration,
+    /// Queued mode's flush thread (shared with handles, which can flush it).
+    queued: QueuedWriter,
+}
+
+/// Queued mode's writer, shared by an exporter and its handles; `None` in sync mode.
+#[derive(Clone)]
+struct QueuedWriter {
+    queue: Option<Arc<Queued>>,
+    /// How long `force_flush` waits.
+    timeout: Duration,
+}
+
+impl QueuedWriter {
+    fn flush(&self) -> OTelSdkResult {
+        match &self.queue {
+            None => Ok(()),
+            Some(queue) => queue
+                .flush(self.timeout)
+                .map_err(|_| OTelSdkError::Timeout(self.timeout)),
+        }
+    }
 }
 
 impl Shared {
@@ -121,18 +138,22 @@ impl Exporter {
             counters: Counters::new(),
             events: AtomicU64::new(0),
         });
-        let (queue, flush_timeout) = match &b.mode {
-            Mode::Sync => (None, Duration::ZERO),
-            Mode::Queued(options) => (
-                Some(
-                    Queued::start(options, flush_writer(shared.clone())).map_err(|e| {
-                        Error::ThreadSpawn {
-                            reason: e.to_string(),
-                        }
-                    })?,
-                ),
-                options.shutdown_deadline,
-            ),
+        let queued = match &b.mode {
+            Mode::Sync => QueuedWriter {
+                queue: None,
+                timeout: Duration::ZERO,
+            },
+            Mode::Queued(options) => {
+                let queue = Queued::start(options, flush_writer(shared.clone())).map_err(|e| {
+                    Error::ThreadSpawn {
+                        reason: e.to_string(),
+                    }
+                })?;
+                QueuedWriter {
+                    queue: Some(Arc::new(queue)),
+                    timeout: options.shutdown_deadline,
+                }
+            }
         };
         Ok(Exporter {
             shared,
@@ -140,8 +161,7 @@ impl Exporter {
             max_event_size: b.max_event_size,
             shut_down: AtomicBool::new(false),
             scratch: Mutex::new(Vec::new()),
-            queue,
-            flush_timeout,
+            queued,
         })
     }
 
@@ -161,6 +181,7 @@ impl Exporter {
     pub fn handle(&self) -> ExporterHandle {
         ExporterHandle {
             shared: self.shared.clone(),
+            queued: self.queued.clone(),
         }
     }
 
@@ -190,7 +211,7 @@ impl Exporter {
             &mut scratch,
             |buffer, points| {
                 let header = header(buffer.len());
-                let Some(queue) = &self.queue else {
+                let Some(queue) = &self.queued.queue else {
                     return shared.write(&[&header, buffer, &[]], points);
                 };
                 let mut event = queue.take_buf();
@@ -236,12 +257,7 @@ impl PushMetricExporter for Exporter {
     /// Sync mode: nothing is buffered, returns at once. Queued mode: returns once every event
     /// of earlier exports has been written (or counted), or with `Timeout`.
     fn force_flush(&self) -> OTelSdkResult {
-        match &self.queue {
-            None => Ok(()),
-            Some(queue) => queue
-                .flush(self.flush_timeout)
-                .map_err(|_| OTelSdkError::Timeout(self.flush_timeout)),
-        }
+        self.queued.flush()
     }
 
     /// Unregisters the tracepoint; later exports are refused and counted.
@@ -249,7 +265,7 @@ impl PushMetricExporter for Exporter {
         if self.shut_down.swap(true, Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        if let Some(queue) = &self.queue {
+        if let Some(queue) = &self.queued.queue {
             queue.shutdown();
         }
         self.shared.tracepoint.unregister();
@@ -276,9 +292,20 @@ impl fmt::Debug for Exporter {
 #[derive(Clone)]
 pub struct ExporterHandle {
     shared: Arc<Shared>,
+    queued: QueuedWriter,
 }
 
 impl ExporterHandle {
+    /// Queued mode: returns once every event of earlier exports has been written (or
+    /// counted), or with `Timeout`; sync mode: at once.
+    ///
+    /// Call this after `SdkMeterProvider::force_flush` when you need the events written:
+    /// the SDK 0.33 `PeriodicReader` exports on flush but does not call the exporter's own
+    /// `force_flush`, so it cannot wait for the flush thread.
+    pub fn force_flush(&self) -> OTelSdkResult {
+        self.queued.flush()
+    }
+
     /// Counters in data points; see [`Exporter::stats`].
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
