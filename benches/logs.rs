@@ -269,10 +269,10 @@ impl Floor {
     }
 }
 
-fn short<'a>(
-    c: &'a mut Criterion,
-    name: &str,
-) -> BenchmarkGroup<'a, criterion::measurement::WallTime> {
+type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// A group with short runs, so the whole bench takes minutes even under emulation.
+fn short<'a>(c: &'a mut Criterion, name: &str) -> Group<'a> {
     let mut g = c.benchmark_group(name);
     g.sample_size(20)
         .measurement_time(Duration::from_secs(1))
@@ -322,7 +322,18 @@ fn print_allocations(kernel: bool) {
         let n = allocs_per_event(|| enc.emit(&mut r, &scope), || {});
         report(&format!("encode/processor/ours/{}", case.name()), n);
     }
-    drop((ours_proc, peer_proc, enc));
+    let capture = CaptureSink::new();
+    capture.fail_writes(Some(libc::EIO));
+    let enc_queued = queued("bench_encode_queued", Sink::Capture(capture));
+    for case in Case::ALL {
+        let mut r = case.record();
+        let n = allocs_per_event(
+            || enc_queued.emit(&mut r, &scope),
+            || enc_queued.force_flush().unwrap(),
+        );
+        report(&format!("encode/queued_caller/ours/{}", case.name()), n);
+    }
+    drop((ours_proc, peer_proc, enc, enc_queued));
 
     if !kernel {
         return;
@@ -352,12 +363,7 @@ fn print_allocations(kernel: bool) {
     set_enable(PEER, false);
     println!("  (ours wrote {written} events while enabled: the write path, not an error path)");
 
-    let queued = with_resource(
-        Processor::builder(QUEUED)
-            .with_mode(Mode::Queued(QueueOptions::default()))
-            .build()
-            .unwrap(),
-    );
+    let queued = queued(QUEUED, Sink::UserEvents);
     set_enable(QUEUED, true);
     for case in Case::ALL {
         let mut r = case.record();
@@ -484,47 +490,47 @@ fn enabled_sync(c: &mut Criterion) {
     );
 }
 
-fn queued_caller(c: &mut Criterion) {
-    if !on_kernel() {
-        return;
-    }
-    // Batches well under the queue's capacity: no event is dropped for a full queue, and
-    // the flush between batches (the flush thread's work) is not timed.
+/// Times `processor.emit` only, in batches well under the queue's capacity (no event is
+/// dropped for a full queue); the flush between batches (the flush thread's work) is not
+/// timed.
+fn bench_queued(g: &mut Group<'_>, id: &str, processor: &Processor, case: Case) {
     const BATCH: u64 = 512;
-    let queued = with_resource(
-        Processor::builder(QUEUED)
+    let scope = InstrumentationScope::default();
+    let mut r = case.record();
+    g.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(BATCH);
+                let start = Instant::now();
+                for _ in 0..n {
+                    processor.emit(black_box(&mut r), &scope);
+                }
+                timed += start.elapsed();
+                processor.force_flush().unwrap();
+                left -= n;
+            }
+            timed
+        })
+    });
+}
+
+fn queued(provider: &str, sink: Sink) -> Processor {
+    with_resource(
+        Processor::builder(provider)
+            .with_sink(sink)
             .with_mode(Mode::Queued(QueueOptions::default()))
             .build()
             .unwrap(),
-    );
-    set_enable(QUEUED, true);
-    let scope = InstrumentationScope::default();
-    let mut g = short(c, "queued_caller/processor");
-    for case in Case::ALL {
-        let mut r = case.record();
-        g.bench_function(format!("ours/{}", case.name()), |b| {
-            b.iter_custom(|iters| {
-                let mut timed = Duration::ZERO;
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(BATCH);
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        queued.emit(black_box(&mut r), &scope);
-                    }
-                    timed += start.elapsed();
-                    queued.force_flush().unwrap();
-                    left -= n;
-                }
-                timed
-            })
-        });
-    }
-    g.finish();
-    set_enable(QUEUED, false);
-    let s = queued.stats();
+    )
+}
+
+fn print_queue_stats(what: &str, p: &Processor) {
+    let s = p.stats();
     println!(
-        "NOTE: queued wrote {} events, dropped {} ({:?}), queue high water {}",
+        "NOTE: {what}: accepted {}, written {}, dropped {} ({:?}), queue high water {}",
+        s.accepted,
         s.written,
         s.dropped_total(),
         s.dropped,
@@ -532,11 +538,41 @@ fn queued_caller(c: &mut Criterion) {
     );
 }
 
+/// Queued mode's caller side on any machine: a capture sink whose writes fail at once, so
+/// the flush thread's work is tiny and the caller's cost is encode + push + wake-up.
+fn encode_queued(c: &mut Criterion) {
+    let capture = CaptureSink::new();
+    capture.fail_writes(Some(libc::EIO));
+    let processor = queued("bench_encode_queued", Sink::Capture(capture));
+    let mut g = short(c, "encode/queued_caller");
+    for case in Case::ALL {
+        bench_queued(&mut g, &format!("ours/{}", case.name()), &processor, case);
+    }
+    g.finish();
+    print_queue_stats("encode/queued_caller (writes fail on purpose)", &processor);
+}
+
+fn queued_caller(c: &mut Criterion) {
+    if !on_kernel() {
+        return;
+    }
+    let processor = queued(QUEUED, Sink::UserEvents);
+    set_enable(QUEUED, true);
+    let mut g = short(c, "queued_caller/processor");
+    for case in Case::ALL {
+        bench_queued(&mut g, &format!("ours/{}", case.name()), &processor, case);
+    }
+    g.finish();
+    set_enable(QUEUED, false);
+    print_queue_stats("queued_caller", &processor);
+}
+
 fn all(c: &mut Criterion) {
     let kernel = otel_os_events::listen::kernel_support().is_ok();
     print_allocations(kernel);
     disabled(c);
     encode(c);
+    encode_queued(c);
     enabled_sync(c);
     queued_caller(c);
 }
