@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Summarises `cargo bench --bench logs` output (stdin): per case, ours, the peer, the
-ratio ours/peer, the floor where there is one, and allocations per event.
+ratio ours/peer (for queued_caller: against the peer's enabled_sync path), the floor where there is one, and allocations per event.
 
     cargo bench --bench logs | tee bench.txt; python3 benches/ratios.py < bench.txt
 """
@@ -29,7 +29,7 @@ def fmt(ns):
 
 
 def fa(key):
-    return "—" if key not in allocs else f"{allocs[key]:.2f}"
+    return "—" if key not in allocs else f"{allocs[key]:.3f}"
 
 
 rows = {}
@@ -44,6 +44,9 @@ for (group, path, case), who in rows.items():
         continue
     ours = times[who["ours"]]
     peer = times.get(who.get("peer"))
+    if group == "queued_caller":
+        # The target compares the queued caller with the peer's enabled (sync) path.
+        peer = times.get(f"enabled_sync/{path}/peer/{case}")
     floor = times.get(who.get("writev_floor"))
     if floor is None and f"{group}/{path}/writev_floor/{case}" in times:
         floor = times[f"{group}/{path}/writev_floor/{case}"]
