@@ -20,7 +20,7 @@ use crate::{DropReason, Error, Stats};
 
 use super::builder::{EventName, KeywordFn, ProcessorBuilder};
 use super::layout::{encode_log, LogContext};
-use super::level::{level_index, level_of};
+use super::level::{level_of, severity_index};
 
 /// Writes OpenTelemetry log records to user_events, one EventHeader event per record, on
 /// the caller's thread (sync mode, the default) or on one flush thread (queued mode).
@@ -155,6 +155,18 @@ impl Processor {
         }
     }
 
+    /// With a keyword function: whether `level` listens on any keyword. Out of line, so that
+    /// the common `event_enabled` (no keyword function) stays a few loads with no frame.
+    #[inline(never)]
+    fn any_keyword_enabled(&self, level: usize) -> bool {
+        self.observed
+            .state
+            .load()
+            .sets
+            .iter()
+            .any(|set| set.levels[level].enabled())
+    }
+
     fn write_record(
         &self,
         record: &SdkLogRecord,
@@ -206,7 +218,7 @@ impl LogProcessor for Processor {
         let Some(severity) = record.severity_number() else {
             return counters.refused(DropReason::NoSeverity);
         };
-        let level = level_index(level_of(severity));
+        let level = severity_index(severity);
         let Some(keyword_fn) = &self.keyword_fn else {
             let set = &self.observed.default_set;
             if set.levels[level].enabled() {
@@ -232,16 +244,10 @@ impl LogProcessor for Processor {
     /// With a keyword function: true if the level listens on any keyword (one snapshot load).
     #[inline]
     fn event_enabled(&self, level: Severity, _target: &str, _name: Option<&str>) -> bool {
-        let level = level_index(level_of(level));
+        let level = severity_index(level);
         match self.keyword_fn {
             None => self.observed.default_set.levels[level].enabled(),
-            Some(_) => self
-                .observed
-                .state
-                .load()
-                .sets
-                .iter()
-                .any(|set| set.levels[level].enabled()),
+            Some(_) => self.any_keyword_enabled(level),
         }
     }
 

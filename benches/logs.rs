@@ -1,0 +1,599 @@
+//! Logs benchmarks: this crate side by side with `opentelemetry-user-events-logs` 0.18 (the
+//! peer), same SDK, same records, in one run. See BENCHMARKS.md for results and how to run.
+//!
+//! Groups (ids are `group/path/who/case`):
+//!
+//! - `disabled/*`: no listener. Through `tracing` (the appender bridge, as the peer's own
+//!   bench does) and through the bare processor (`emit`, `event_enabled`). Runs everywhere.
+//! - `encode/*`: ours only, on any machine: a capture sink whose writes fail at once, so the
+//!   cost is the enabled check plus encoding into the thread's buffer (no syscall).
+//! - `enabled_sync/*`: a session attached (ftrace `enable` = 1) to both providers'
+//!   tracepoints, plus `writev_floor`: one bare `writev` of the same bytes to a third
+//!   tracepoint. Needs a user_events kernel (the VM); skipped with a note elsewhere.
+//! - `queued_caller/*`: ours in queued mode with a session attached: the caller's time only
+//!   (emits timed in batches smaller than the queue; the flush between batches is not timed).
+//!
+//! Before the criterion groups, each path's heap allocations per event are counted with a
+//! counting global allocator (all threads) and printed. For queued mode the counted window
+//! ends with a `force_flush` (so the flush thread's work is counted): its marker costs one
+//! allocation per call, 0.005 per event over 200 events.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
+use opentelemetry::InstrumentationScope;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLoggerProvider};
+use opentelemetry_sdk::Resource;
+use otel_os_events::logs::Processor;
+use otel_os_events::mode::{Mode, QueueOptions};
+use otel_os_events::sink::{eventheader_name_args, CaptureSink, Sink};
+use tracepoint::{EventDataDescriptor, TracepointState};
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::Registry;
+
+// ---- counting allocator ----------------------------------------------------------------
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: defers every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(SeqCst) {
+            ALLOCATIONS.fetch_add(1, SeqCst);
+        }
+        // SAFETY: the caller's layout contract is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(SeqCst) {
+            ALLOCATIONS.fetch_add(1, SeqCst);
+        }
+        // SAFETY: as for alloc and dealloc.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Heap allocations per call of `f`, on every thread, after a warm-up. `settle` runs inside
+/// the counted window after the calls (e.g. a queued processor's flush).
+fn allocs_per_event(mut f: impl FnMut(), settle: impl Fn()) -> f64 {
+    const N: u64 = 200;
+    for _ in 0..N {
+        f();
+    }
+    settle();
+    ALLOCATIONS.store(0, SeqCst);
+    COUNTING.store(true, SeqCst);
+    for _ in 0..N {
+        f();
+    }
+    settle();
+    COUNTING.store(false, SeqCst);
+    ALLOCATIONS.load(SeqCst) as f64 / N as f64
+}
+
+// ---- setup -----------------------------------------------------------------------------
+
+const OURS: &str = "bench_ours";
+const PEER: &str = "bench_peer";
+const QUEUED: &str = "bench_queued";
+const FLOOR: &str = "bench_floor";
+/// Error → level 2, keyword 1, for both crates.
+const TP_SUFFIX: &str = "_L2K1";
+
+fn resource() -> Resource {
+    Resource::builder_empty()
+        .with_service_name("benchmark")
+        .build()
+}
+
+fn provider_with(processor: impl LogProcessor + 'static) -> SdkLoggerProvider {
+    SdkLoggerProvider::builder()
+        .with_resource(resource())
+        .with_log_processor(processor)
+        .build()
+}
+
+fn ours(provider: &str) -> Processor {
+    Processor::builder(provider).build().expect("our processor")
+}
+
+fn peer() -> opentelemetry_user_events_logs::Processor {
+    opentelemetry_user_events_logs::Processor::builder(PEER)
+        .build()
+        .expect("peer processor")
+}
+
+/// A processor that has seen the resource, as inside a provider.
+fn with_resource<P: LogProcessor>(mut p: P) -> P {
+    p.set_resource(&resource());
+    p
+}
+
+/// The records of the bare-processor benches: 4 or 6 string attributes, a body, severity
+/// Error, and optionally a trace context (the shape of the `tracing` benches' events).
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    attrs: usize,
+    trace: bool,
+}
+
+impl Case {
+    const ALL: [Case; 4] = [
+        Case {
+            attrs: 4,
+            trace: false,
+        },
+        Case {
+            attrs: 4,
+            trace: true,
+        },
+        Case {
+            attrs: 6,
+            trace: false,
+        },
+        Case {
+            attrs: 6,
+            trace: true,
+        },
+    ];
+
+    fn name(self) -> String {
+        format!(
+            "{}attr{}",
+            self.attrs,
+            if self.trace { "_trace" } else { "" }
+        )
+    }
+
+    fn record(self) -> SdkLogRecord {
+        const KEYS: [&str; 6] = ["field1", "field2", "field3", "field4", "field5", "field6"];
+        let provider = SdkLoggerProvider::builder().build();
+        let mut r = provider.logger("bench").create_log_record();
+        r.set_event_name("CheckoutFailed");
+        r.set_severity_number(Severity::Error);
+        r.set_severity_text("ERROR");
+        r.set_body(AnyValue::String("Unable to process checkout.".into()));
+        r.set_timestamp(SystemTime::now());
+        for key in &KEYS[..self.attrs] {
+            r.add_attribute(*key, AnyValue::String((*key).into()));
+        }
+        if self.trace {
+            r.set_trace_context(
+                TraceId::from(0x0af7651916cd43dd8448eb211c80319c_u128),
+                SpanId::from(0xb7ad6b7169203331_u64),
+                Some(TraceFlags::SAMPLED),
+            );
+        }
+        r
+    }
+}
+
+fn tracing_4() {
+    tracing::error!(
+        name: "CheckoutFailed",
+        field1 = "field1",
+        field2 = "field2",
+        field3 = "field3",
+        field4 = "field4",
+        message = "Unable to process checkout."
+    );
+}
+
+fn tracing_6() {
+    tracing::error!(
+        name: "CheckoutFailed",
+        field1 = "field1",
+        field2 = "field2",
+        field3 = "field3",
+        field4 = "field4",
+        field5 = "field5",
+        field6 = "field6",
+        message = "Unable to process checkout."
+    );
+}
+
+const TRACING: [(&str, fn()); 2] = [("4attr", tracing_4), ("6attr", tracing_6)];
+
+/// A `tracing` subscriber that sends events to `provider`.
+fn subscriber(provider: &SdkLoggerProvider) -> impl tracing::Subscriber + Send + Sync {
+    Registry::default().with(OpenTelemetryTracingBridge::new(provider))
+}
+
+fn on_kernel() -> bool {
+    match otel_os_events::listen::kernel_support() {
+        Ok(()) => true,
+        Err(e) => {
+            println!(
+                "NOTE: no user_events here ({e}): skipping enabled_sync/* and queued_caller/*; \
+                 run in the VM (see BENCHMARKS.md)"
+            );
+            false
+        }
+    }
+}
+
+fn set_enable(provider: &str, on: bool) {
+    let path = format!("/sys/kernel/tracing/events/user_events/{provider}{TP_SUFFIX}/enable");
+    std::fs::write(&path, if on { "1" } else { "0" })
+        .unwrap_or_else(|e| panic!("write {path}: {e}"));
+}
+
+/// Our encoding of `case`'s record: the payload the floor writes.
+fn encoded(case: Case) -> Vec<u8> {
+    let capture = CaptureSink::new();
+    let p = with_resource(
+        Processor::builder(OURS)
+            .with_sink(Sink::Capture(capture.clone()))
+            .build()
+            .unwrap(),
+    );
+    p.emit(&mut case.record(), &InstrumentationScope::default());
+    capture.take().pop().expect("one captured event").payload
+}
+
+/// A tracepoint registered with the EventHeader fields, written with one bare `writev`.
+struct Floor {
+    state: std::pin::Pin<Box<TracepointState>>,
+}
+
+impl Floor {
+    fn register() -> Floor {
+        let state = Box::pin(TracepointState::new(0));
+        let name_args = eventheader_name_args(&format!("{FLOOR}{TP_SUFFIX}")).unwrap();
+        // SAFETY: `state` is pinned on the heap and lives in the returned value; its Drop
+        // unregisters before the memory is freed. It is fresh, so not registered already.
+        let errno = unsafe { state.as_ref().register(name_args.as_c_str()) };
+        assert_eq!(errno, 0, "register the floor tracepoint");
+        Floor { state }
+    }
+
+    fn write(&self, payload: &[u8]) -> i32 {
+        let mut iov = [
+            EventDataDescriptor::zero(),
+            EventDataDescriptor::from_bytes(payload),
+        ];
+        self.state.write(&mut iov)
+    }
+}
+
+type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// A group with short runs, so the whole bench takes minutes even under emulation.
+fn short<'a>(c: &'a mut Criterion, name: &str) -> Group<'a> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_millis(300));
+    g
+}
+
+/// Grows a queued processor's buffer pool the way the timed benches do (batches of 512,
+/// flushed): the pool makes a buffer only when more events are in flight than ever before,
+/// so a count taken before that would show pool growth, not a per-event cost.
+fn warm_queue(p: &Processor, case: Case) {
+    let scope = InstrumentationScope::default();
+    let mut r = case.record();
+    for _ in 0..4 {
+        for _ in 0..512 {
+            p.emit(&mut r, &scope);
+        }
+        p.force_flush().unwrap();
+    }
+}
+
+// ---- allocations -----------------------------------------------------------------------
+
+fn print_allocations(kernel: bool) {
+    println!("ALLOCATIONS per event (all threads, after warm-up; 200 events each):");
+    let scope = InstrumentationScope::default();
+    let report = |label: &str, n: f64| println!("  allocs/event {label:<48} {n:.3}");
+
+    // Disabled, through tracing and through the bare processor.
+    let ours_p = provider_with(ours(OURS));
+    let peer_p = provider_with(peer());
+    for (name, f) in TRACING {
+        let sub = subscriber(&ours_p);
+        let n = tracing::subscriber::with_default(sub, || allocs_per_event(f, || {}));
+        report(&format!("disabled/tracing/ours/{name}"), n);
+        let sub = subscriber(&peer_p);
+        let n = tracing::subscriber::with_default(sub, || allocs_per_event(f, || {}));
+        report(&format!("disabled/tracing/peer/{name}"), n);
+    }
+    let ours_proc = with_resource(ours(OURS));
+    let peer_proc = with_resource(peer());
+    for case in Case::ALL {
+        let mut r = case.record();
+        let n = allocs_per_event(|| ours_proc.emit(&mut r, &scope), || {});
+        report(&format!("disabled/processor/ours/{}", case.name()), n);
+        let n = allocs_per_event(|| peer_proc.emit(&mut r, &scope), || {});
+        report(&format!("disabled/processor/peer/{}", case.name()), n);
+    }
+
+    // Encoding on any machine (capture sink whose writes fail).
+    let capture = CaptureSink::new();
+    capture.fail_writes(Some(libc::EIO));
+    let enc = with_resource(
+        Processor::builder("bench_encode")
+            .with_sink(Sink::Capture(capture))
+            .build()
+            .unwrap(),
+    );
+    for case in Case::ALL {
+        let mut r = case.record();
+        let n = allocs_per_event(|| enc.emit(&mut r, &scope), || {});
+        report(&format!("encode/processor/ours/{}", case.name()), n);
+    }
+    let capture = CaptureSink::new();
+    capture.fail_writes(Some(libc::EIO));
+    let enc_queued = queued("bench_encode_queued", Sink::Capture(capture));
+    for case in Case::ALL {
+        let mut r = case.record();
+        warm_queue(&enc_queued, case);
+        let n = allocs_per_event(
+            || enc_queued.emit(&mut r, &scope),
+            || enc_queued.force_flush().unwrap(),
+        );
+        report(&format!("encode/queued_caller/ours/{}", case.name()), n);
+    }
+    drop((ours_proc, peer_proc, enc, enc_queued));
+
+    if !kernel {
+        return;
+    }
+    set_enable(OURS, true);
+    set_enable(PEER, true);
+    for (name, f) in TRACING {
+        let sub = subscriber(&ours_p);
+        let n = tracing::subscriber::with_default(sub, || allocs_per_event(f, || {}));
+        report(&format!("enabled_sync/tracing/ours/{name}"), n);
+        let sub = subscriber(&peer_p);
+        let n = tracing::subscriber::with_default(sub, || allocs_per_event(f, || {}));
+        report(&format!("enabled_sync/tracing/peer/{name}"), n);
+    }
+    let ours_proc = with_resource(ours(OURS));
+    let peer_proc = with_resource(peer());
+    for case in Case::ALL {
+        let mut r = case.record();
+        let n = allocs_per_event(|| ours_proc.emit(&mut r, &scope), || {});
+        report(&format!("enabled_sync/processor/ours/{}", case.name()), n);
+        let n = allocs_per_event(|| peer_proc.emit(&mut r, &scope), || {});
+        report(&format!("enabled_sync/processor/peer/{}", case.name()), n);
+    }
+    let written = ours_proc.stats().written;
+    drop((ours_proc, peer_proc));
+    set_enable(OURS, false);
+    set_enable(PEER, false);
+    println!("  (ours wrote {written} events while enabled: the write path, not an error path)");
+
+    let queued = queued(QUEUED, Sink::UserEvents);
+    set_enable(QUEUED, true);
+    for case in Case::ALL {
+        let mut r = case.record();
+        warm_queue(&queued, case);
+        let n = allocs_per_event(
+            || queued.emit(&mut r, &scope),
+            || queued.force_flush().unwrap(),
+        );
+        report(&format!("queued_caller/processor/ours/{}", case.name()), n);
+    }
+    set_enable(QUEUED, false);
+    drop(queued);
+    drop((ours_p, peer_p));
+}
+
+// ---- criterion groups ------------------------------------------------------------------
+
+fn disabled(c: &mut Criterion) {
+    let ours_p = provider_with(ours(OURS));
+    let peer_p = provider_with(peer());
+    {
+        let mut g = short(c, "disabled/tracing");
+        for (name, f) in TRACING {
+            tracing::subscriber::with_default(subscriber(&ours_p), || {
+                g.bench_function(format!("ours/{name}"), |b| b.iter(f));
+            });
+            tracing::subscriber::with_default(subscriber(&peer_p), || {
+                g.bench_function(format!("peer/{name}"), |b| b.iter(f));
+            });
+        }
+        g.finish();
+    }
+    let scope = InstrumentationScope::default();
+    let ours_proc = with_resource(ours(OURS));
+    let peer_proc = with_resource(peer());
+    let mut g = short(c, "disabled/processor");
+    for case in Case::ALL {
+        let mut r = case.record();
+        g.bench_function(format!("ours/{}", case.name()), |b| {
+            b.iter(|| ours_proc.emit(black_box(&mut r), &scope))
+        });
+        g.bench_function(format!("peer/{}", case.name()), |b| {
+            b.iter(|| peer_proc.emit(black_box(&mut r), &scope))
+        });
+    }
+    g.bench_function("ours/event_enabled", |b| {
+        b.iter(|| ours_proc.event_enabled(black_box(Severity::Error), "bench", None))
+    });
+    g.bench_function("peer/event_enabled", |b| {
+        b.iter(|| peer_proc.event_enabled(black_box(Severity::Error), "bench", None))
+    });
+    g.finish();
+}
+
+fn encode(c: &mut Criterion) {
+    let capture = CaptureSink::new();
+    capture.fail_writes(Some(libc::EIO));
+    let enc = with_resource(
+        Processor::builder("bench_encode")
+            .with_sink(Sink::Capture(capture))
+            .build()
+            .unwrap(),
+    );
+    let scope = InstrumentationScope::default();
+    let mut g = short(c, "encode/processor");
+    for case in Case::ALL {
+        let mut r = case.record();
+        g.bench_function(format!("ours/{}", case.name()), |b| {
+            b.iter(|| enc.emit(black_box(&mut r), &scope))
+        });
+    }
+    g.finish();
+}
+
+fn enabled_sync(c: &mut Criterion) {
+    if !on_kernel() {
+        return;
+    }
+    let ours_p = provider_with(ours(OURS));
+    let peer_p = provider_with(peer());
+    let ours_proc = with_resource(ours(OURS));
+    let peer_proc = with_resource(peer());
+    let floor = Floor::register();
+    set_enable(OURS, true);
+    set_enable(PEER, true);
+    set_enable(FLOOR, true);
+    {
+        let mut g = short(c, "enabled_sync/tracing");
+        for (name, f) in TRACING {
+            tracing::subscriber::with_default(subscriber(&ours_p), || {
+                g.bench_function(format!("ours/{name}"), |b| b.iter(f));
+            });
+            tracing::subscriber::with_default(subscriber(&peer_p), || {
+                g.bench_function(format!("peer/{name}"), |b| b.iter(f));
+            });
+        }
+        g.finish();
+    }
+    let scope = InstrumentationScope::default();
+    let mut g = short(c, "enabled_sync/processor");
+    for case in Case::ALL {
+        let mut r = case.record();
+        g.bench_function(format!("ours/{}", case.name()), |b| {
+            b.iter(|| ours_proc.emit(black_box(&mut r), &scope))
+        });
+        g.bench_function(format!("peer/{}", case.name()), |b| {
+            b.iter(|| peer_proc.emit(black_box(&mut r), &scope))
+        });
+        let payload = encoded(case);
+        assert_eq!(floor.write(&payload), 0, "floor write");
+        g.bench_function(format!("writev_floor/{}", case.name()), |b| {
+            b.iter(|| floor.write(black_box(&payload)))
+        });
+    }
+    g.finish();
+    set_enable(OURS, false);
+    set_enable(PEER, false);
+    set_enable(FLOOR, false);
+    let s = ours_proc.stats();
+    println!(
+        "NOTE: ours (bare processor) wrote {} events, dropped {} ({:?})",
+        s.written,
+        s.dropped_total(),
+        s.dropped
+    );
+}
+
+/// Times `processor.emit` only, in batches well under the queue's capacity (no event is
+/// dropped for a full queue); the flush between batches (the flush thread's work) is not
+/// timed.
+fn bench_queued(g: &mut Group<'_>, id: &str, processor: &Processor, case: Case) {
+    const BATCH: u64 = 512;
+    let scope = InstrumentationScope::default();
+    let mut r = case.record();
+    g.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(BATCH);
+                let start = Instant::now();
+                for _ in 0..n {
+                    processor.emit(black_box(&mut r), &scope);
+                }
+                timed += start.elapsed();
+                processor.force_flush().unwrap();
+                left -= n;
+            }
+            timed
+        })
+    });
+}
+
+fn queued(provider: &str, sink: Sink) -> Processor {
+    with_resource(
+        Processor::builder(provider)
+            .with_sink(sink)
+            .with_mode(Mode::Queued(QueueOptions::default()))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn print_queue_stats(what: &str, p: &Processor) {
+    let s = p.stats();
+    println!(
+        "NOTE: {what}: accepted {}, written {}, dropped {} ({:?}), queue high water {}",
+        s.accepted,
+        s.written,
+        s.dropped_total(),
+        s.dropped,
+        s.queue_high_water
+    );
+}
+
+/// Queued mode's caller side on any machine: a capture sink whose writes fail at once, so
+/// the flush thread's work is tiny and the caller's cost is encode + push + wake-up.
+fn encode_queued(c: &mut Criterion) {
+    let capture = CaptureSink::new();
+    capture.fail_writes(Some(libc::EIO));
+    let processor = queued("bench_encode_queued", Sink::Capture(capture));
+    let mut g = short(c, "encode/queued_caller");
+    for case in Case::ALL {
+        bench_queued(&mut g, &format!("ours/{}", case.name()), &processor, case);
+    }
+    g.finish();
+    print_queue_stats("encode/queued_caller (writes fail on purpose)", &processor);
+}
+
+fn queued_caller(c: &mut Criterion) {
+    if !on_kernel() {
+        return;
+    }
+    let processor = queued(QUEUED, Sink::UserEvents);
+    set_enable(QUEUED, true);
+    let mut g = short(c, "queued_caller/processor");
+    for case in Case::ALL {
+        bench_queued(&mut g, &format!("ours/{}", case.name()), &processor, case);
+    }
+    g.finish();
+    set_enable(QUEUED, false);
+    print_queue_stats("queued_caller", &processor);
+}
+
+fn all(c: &mut Criterion) {
+    let kernel = otel_os_events::listen::kernel_support().is_ok();
+    print_allocations(kernel);
+    disabled(c);
+    encode(c);
+    encode_queued(c);
+    enabled_sync(c);
+    queued_caller(c);
+}
+
+criterion_group!(benches, all);
+criterion_main!(benches);

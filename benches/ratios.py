@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Summarises `cargo bench --bench logs` output (stdin): per case, ours, the peer, the
+ratio ours/peer (for queued_caller: against the peer's enabled_sync path), the floor where there is one, and allocations per event.
+
+    cargo bench --bench logs | tee bench.txt; python3 benches/ratios.py < bench.txt
+"""
+import re
+import sys
+
+UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
+times, allocs, name = {}, {}, None
+for line in sys.stdin:
+    # Criterion's colours and progress lines (`\r` rewrites) off: keep what ends the line.
+    line = re.sub(r"\x1b\[[0-9;]*[mK]", "", line.rstrip("\n")).split("\r")[-1]
+    m = re.match(r"\s*allocs/event (\S+)\s+([\d.]+)$", line)
+    if m:
+        allocs[m.group(1)] = float(m.group(2))
+        continue
+    m = re.match(r"^(\S+/\S+)(\s+time:.*)?$", line)
+    if m and not line.startswith("Benchmarking"):
+        name = m.group(1)
+    m = re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", line)
+    if m and name:
+        times[name] = float(m.group(1)) * UNITS[m.group(2)]
+
+
+def fmt(ns):
+    return "—" if ns is None else (f"{ns:.1f} ns" if ns < 1000 else f"{ns / 1000:.2f} µs")
+
+
+def fa(key):
+    return "—" if key not in allocs else f"{allocs[key]:.3f}"
+
+
+rows = {}
+for key in times:
+    group, path, who, case = key.split("/", 3)
+    rows.setdefault((group, path, case), {})[who] = key
+
+print("| case | ours | peer | ours/peer | floor (writev) | ours/floor | allocs/event ours | allocs/event peer |")
+print("|---|---|---|---|---|---|---|---|")
+for (group, path, case), who in rows.items():
+    if "ours" not in who:
+        continue
+    ours = times[who["ours"]]
+    peer = times.get(who.get("peer"))
+    if group == "queued_caller":
+        # The target compares the queued caller with the peer's enabled (sync) path.
+        peer = times.get(f"enabled_sync/{path}/peer/{case}")
+    floor = times.get(who.get("writev_floor"))
+    if floor is None and f"{group}/{path}/writev_floor/{case}" in times:
+        floor = times[f"{group}/{path}/writev_floor/{case}"]
+    ratio = f"{ours / peer:.2f}" if peer else "—"
+    fratio = f"{ours / floor:.2f}" if floor else "—"
+    print(
+        f"| {group}/{path}/{case} | {fmt(ours)} | {fmt(peer)} | {ratio} | {fmt(floor)} | {fratio} "
+        f"| {fa(who['ours'])} | {fa(who.get('peer', ''))} |"
+    )
