@@ -109,7 +109,8 @@ impl Queued {
         loop {
             match self.channel.send(event) {
                 Ok(()) => {
-                    counters.queue_len(self.channel.len());
+                    // The queue held at least this event, even if the flush thread took it already.
+                    counters.queue_len(self.channel.len().max(1));
                     return Ok(());
                 }
                 Err(Refused::Closed(back)) => {
