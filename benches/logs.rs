@@ -18,9 +18,7 @@
 //! ends with a `force_flush` (so the flush thread's work is counted): its marker costs one
 //! allocation per call, 0.005 per event over 200 events.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
@@ -39,34 +37,11 @@ use tracing_subscriber::Registry;
 
 // ---- counting allocator ----------------------------------------------------------------
 
-struct Counting;
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: defers every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(SeqCst) {
-            ALLOCATIONS.fetch_add(1, SeqCst);
-        }
-        // SAFETY: the caller's layout contract is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(SeqCst) {
-            ALLOCATIONS.fetch_add(1, SeqCst);
-        }
-        // SAFETY: as for alloc and dealloc.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "../tests/common/alloc.rs"]
+mod alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 /// Heap allocations per call of `f`, on every thread, after a warm-up. `settle` runs inside
 /// the counted window after the calls (e.g. a queued processor's flush).
@@ -76,14 +51,12 @@ fn allocs_per_event(mut f: impl FnMut(), settle: impl Fn()) -> f64 {
         f();
     }
     settle();
-    ALLOCATIONS.store(0, SeqCst);
-    COUNTING.store(true, SeqCst);
+    alloc::start();
     for _ in 0..N {
         f();
     }
     settle();
-    COUNTING.store(false, SeqCst);
-    ALLOCATIONS.load(SeqCst) as f64 / N as f64
+    alloc::stop() as f64 / N as f64
 }
 
 // ---- setup -----------------------------------------------------------------------------

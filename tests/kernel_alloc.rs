@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
 use common::kernel::tracefs_write;
@@ -18,34 +16,8 @@ use otel_os_events::listen::kernel_or_skip;
 use otel_os_events::logs::Processor;
 use otel_os_events::mode::{Mode, QueueOptions};
 
-struct Counting;
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: defers every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(SeqCst) {
-            ALLOCATIONS.fetch_add(1, SeqCst);
-        }
-        // SAFETY: the caller's layout contract is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(SeqCst) {
-            ALLOCATIONS.fetch_add(1, SeqCst);
-        }
-        // SAFETY: as for alloc and dealloc.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::alloc::Counting = common::alloc::Counting;
 
 fn records(provider: &SdkLoggerProvider, n: usize) -> Vec<SdkLogRecord> {
     (0..n)
@@ -84,8 +56,7 @@ fn allocations_per_200(processor: &Processor, provider: &SdkLoggerProvider) -> u
     }
     processor.force_flush().unwrap();
     let mut batch = records(provider, 200);
-    ALLOCATIONS.store(0, SeqCst);
-    COUNTING.store(true, SeqCst);
+    common::alloc::start();
     for r in &mut batch {
         processor.emit(r, &scope);
         let stats = processor.stats();
@@ -98,9 +69,9 @@ fn allocations_per_200(processor: &Processor, provider: &SdkLoggerProvider) -> u
     }
     // The flush thread's own work after its last write, still counted.
     std::thread::sleep(Duration::from_millis(100));
-    COUNTING.store(false, SeqCst);
+    let allocations = common::alloc::stop();
     processor.force_flush().unwrap();
-    ALLOCATIONS.load(SeqCst)
+    allocations
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::*;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Severity};
-use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
 use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::Resource;
@@ -102,13 +102,6 @@ fn full_record_has_every_common_schema_field() {
     assert_eq!(e.at("PartB.eventId"), &Val::I64(42));
     assert_eq!(e.at("PartB.name").str(), "disk.warning");
     assert!(e.get("_truncated").is_none());
-    let _ = SpanContext::new(
-        trace_id,
-        span_id,
-        TraceFlags::SAMPLED,
-        false,
-        TraceState::default(),
-    );
 }
 
 #[test]

@@ -191,13 +191,6 @@ impl EventBuf {
         [&self.head[..self.head_len], &self.meta, &self.data]
     }
 
-    /// The finished event as one contiguous copy, appended to `out`.
-    pub fn copy_to(&self, out: &mut Vec<u8>) {
-        for part in self.parts() {
-            out.extend_from_slice(part);
-        }
-    }
-
     fn push_name(&mut self, name: &str) {
         if name.is_empty() {
             self.meta.push(b'_');
@@ -428,17 +421,6 @@ impl EventBuf {
     pub fn end_struct(&mut self, mark: StructMark, fields: usize) {
         debug_assert!((1..=MAX_STRUCT_FIELDS).contains(&fields));
         self.meta[mark.0] = fields.clamp(1, MAX_STRUCT_FIELDS) as u8;
-    }
-
-    /// Current metadata and data lengths: a checkpoint for [`rewind`](Self::rewind).
-    pub fn checkpoint(&self) -> (usize, usize) {
-        (self.meta.len(), self.data.len())
-    }
-
-    /// Forgets everything written after `checkpoint` (used to undo an empty struct).
-    pub fn rewind(&mut self, checkpoint: (usize, usize)) {
-        self.meta.truncate(checkpoint.0);
-        self.data.truncate(checkpoint.1);
     }
 }
 

@@ -139,47 +139,18 @@ pub(crate) fn encode_span(
             }
         }
     }
-    let cap = limits.max_items.min(MAX_STRUCT_FIELDS);
-    if !span.events.events.is_empty() && cap > 0 {
-        let events = buf.begin_struct("events");
-        let mut n = 0;
-        let mut label = [0u8; 3];
-        for event in span.events.events.iter().take(cap) {
-            let one = buf.begin_struct(index_name(&mut label, n));
-            buf.add_str("name", &event.name, FieldFormat::Default, limits.max_str);
-            add_time(buf, "time", event.timestamp);
-            let attrs = add_attributes(
-                buf,
-                &event.attributes,
-                (MAX_STRUCT_FIELDS - 2).min(limits.max_items),
-                limits,
-            );
-            buf.end_struct(one, 2 + attrs);
-            n += 1;
-        }
-        buf.end_struct(events, n);
-        fields += 1;
-    }
-    if !span.links.links.is_empty() && cap > 0 {
-        let links = buf.begin_struct("links");
-        let mut n = 0;
-        let mut label = [0u8; 3];
-        for link in span.links.links.iter().take(cap) {
-            let one = buf.begin_struct(index_name(&mut label, n));
-            add_hex(buf, "toTraceId", &link.span_context.trace_id().to_bytes());
-            add_hex(buf, "toSpanId", &link.span_context.span_id().to_bytes());
-            let attrs = add_attributes(
-                buf,
-                &link.attributes,
-                (MAX_STRUCT_FIELDS - 2).min(limits.max_items),
-                limits,
-            );
-            buf.end_struct(one, 2 + attrs);
-            n += 1;
-        }
-        buf.end_struct(links, n);
-        fields += 1;
-    }
+    let events = &span.events.events;
+    fields += usize::from(add_numbered(buf, "events", events, limits, |buf, event| {
+        buf.add_str("name", &event.name, FieldFormat::Default, limits.max_str);
+        add_time(buf, "time", event.timestamp);
+        &event.attributes
+    }));
+    let links = &span.links.links;
+    fields += usize::from(add_numbered(buf, "links", links, limits, |buf, link| {
+        add_hex(buf, "toTraceId", &link.span_context.trace_id().to_bytes());
+        add_hex(buf, "toSpanId", &link.span_context.span_id().to_bytes());
+        &link.attributes
+    }));
     buf.end_struct(part_b, fields);
 
     let others = || {
@@ -205,6 +176,36 @@ pub(crate) fn encode_span(
         finished: buf.finish(cx.level, Opcode::Info, None),
         attributes: total,
     }
+}
+
+/// Writes `items` (span events or links) as a struct `name` holding structs `0`, `1`, …:
+/// each gets the two fields `head` writes, then the attributes `head` returns. At most 127
+/// items (fewer under `limits.max_items`) and 125 attributes each. Returns false, writing
+/// nothing, when there is nothing to write.
+fn add_numbered<'a, T>(
+    buf: &mut EventBuf,
+    name: &str,
+    items: &'a [T],
+    limits: Limits,
+    head: impl Fn(&mut EventBuf, &'a T) -> &'a [KeyValue],
+) -> bool {
+    let cap = limits.max_items.min(MAX_STRUCT_FIELDS);
+    if items.is_empty() || cap == 0 {
+        return false;
+    }
+    let outer = buf.begin_struct(name);
+    let mut label = [0u8; 3];
+    let mut n = 0;
+    for item in items.iter().take(cap) {
+        let one = buf.begin_struct(index_name(&mut label, n));
+        let attributes = head(buf, item);
+        let room = (MAX_STRUCT_FIELDS - 2).min(limits.max_items);
+        let written = add_attributes(buf, attributes, room, limits);
+        buf.end_struct(one, 2 + written);
+        n += 1;
+    }
+    buf.end_struct(outer, n);
+    true
 }
 
 /// `0`..`126` as a field name, formatted on the stack.

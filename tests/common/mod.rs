@@ -2,6 +2,7 @@
 //! (independent of our encoder) into typed values to assert on, and build log pipelines.
 #![allow(dead_code)]
 
+pub mod alloc;
 pub mod kernel;
 pub mod metrics;
 
