@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::encode::Wire;
+
 /// Why a builder refused its options. Emitting never returns errors: what it cannot write
 /// it counts (see [`crate::Stats`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,6 +11,7 @@ use std::fmt;
 pub enum Error {
     /// The provider name is empty, too long, or holds a character outside `[A-Za-z0-9_]`
     /// (anything else could inject field definitions into the kernel registration string).
+    /// ETW names may hold any character but NUL, up to 32,767 bytes.
     InvalidProviderName {
         /// The name as given.
         name: String,
@@ -94,8 +97,12 @@ impl std::error::Error for Error {}
 /// provider plus options.
 pub const MAX_PROVIDER_NAME_LEN: usize = 233;
 
-/// Checks a provider name: 1..=233 bytes of `[A-Za-z0-9_]`.
-pub(crate) fn validate_provider_name(name: &str) -> Result<(), Error> {
+/// The longest ETW provider name (ETW's own limit, under 32 KiB).
+pub const MAX_ETW_PROVIDER_NAME_LEN: usize = 32_767;
+
+/// Checks a provider name: 1..=233 bytes of `[A-Za-z0-9_]` for user_events; for ETW,
+/// 1..=32,767 bytes without NUL.
+pub(crate) fn validate_provider_name(name: &str, wire: Wire) -> Result<(), Error> {
     let bad = |reason| {
         Err(Error::InvalidProviderName {
             name: name.to_owned(),
@@ -104,6 +111,15 @@ pub(crate) fn validate_provider_name(name: &str) -> Result<(), Error> {
     };
     if name.is_empty() {
         return bad("it is empty");
+    }
+    if wire == Wire::TraceLogging {
+        if name.len() > MAX_ETW_PROVIDER_NAME_LEN {
+            return bad("it is longer than 32,767 bytes");
+        }
+        if name.contains('\0') {
+            return bad("it holds a NUL");
+        }
+        return Ok(());
     }
     if name.len() > MAX_PROVIDER_NAME_LEN {
         return bad("it is longer than 233 bytes");
@@ -134,21 +150,29 @@ pub(crate) fn validate_event_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Checks the options every processor has: the maximum event size and the queue options.
+/// Checks the options every processor has: the maximum event size (`None`: the sink's
+/// default) and the queue options. Returns the maximum event size to use.
 pub(crate) fn validate_size_and_mode(
-    max_event_size: usize,
+    max_event_size: Option<usize>,
+    wire: Wire,
     mode: &crate::mode::Mode,
-) -> Result<(), Error> {
-    use crate::encode::MAX_EVENT_SIZE_LIMIT;
-    use crate::logs::MIN_MAX_EVENT_SIZE;
-    if !(MIN_MAX_EVENT_SIZE..=MAX_EVENT_SIZE_LIMIT).contains(&max_event_size) {
+) -> Result<usize, Error> {
+    use crate::encode::{DEFAULT_ETW_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT};
+    use crate::logs::{DEFAULT_MAX_EVENT_SIZE, MIN_MAX_EVENT_SIZE};
+    let (default, max) = match wire {
+        Wire::EventHeader => (DEFAULT_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT),
+        Wire::TraceLogging => (DEFAULT_ETW_MAX_EVENT_SIZE, DEFAULT_ETW_MAX_EVENT_SIZE),
+    };
+    let size = max_event_size.unwrap_or(default);
+    if !(MIN_MAX_EVENT_SIZE..=max).contains(&size) {
         return Err(Error::InvalidMaxEventSize {
-            size: max_event_size,
+            size,
             min: MIN_MAX_EVENT_SIZE,
-            max: MAX_EVENT_SIZE_LIMIT,
+            max,
         });
     }
-    validate_mode(mode)
+    validate_mode(mode)?;
+    Ok(size)
 }
 
 /// Checks the queue options of a queued mode.

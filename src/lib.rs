@@ -1,8 +1,11 @@
 //! # otel-os-events
 //!
-//! Exports OpenTelemetry telemetry to the operating system's own event tracing:
-//! on Linux to **user_events** as EventHeader-encoded tracepoints (read by `perf`, ftrace and
-//! local agents): logs, traces and metrics. Windows ETW is being added.
+//! Exports OpenTelemetry telemetry to the operating system's own event tracing: logs, traces
+//! and metrics,
+//! - on Linux to **user_events** as EventHeader-encoded tracepoints (read by `perf`, ftrace and
+//!   local agents);
+//! - on Windows to **ETW** as TraceLogging events ([`sink::Sink::Etw`]; the encoding runs and
+//!   is tested on every platform, only the final `EventWriteTransfer` is Windows-only).
 //!
 //! Data flows one way, and each step has its own module:
 //!
@@ -12,7 +15,7 @@
 //! | record | [`metrics`] | a [`PushMetricExporter`](opentelemetry_sdk::metrics::exporter::PushMetricExporter) writing packed OTLP protobuf to `otlp_metrics` |
 //! | encode | [`encode`] | pure: a record in, EventHeader bytes out, no I/O |
 //! | mode | [`mode`] | where the write happens: on the caller's thread (sync, default) or a flush thread (queued) |
-//! | sink | [`sink`] | writes the bytes: user_events, or an in-memory capture for tests |
+//! | sink | [`sink`] | writes the bytes: user_events, ETW, or an in-memory capture for tests |
 //!
 //! The `listen` module (feature `cli`) reads events back the way a local agent does, through perf ring
 //! buffers; it backs the `otel-os-events listen` command.
@@ -54,11 +57,11 @@ pub mod listen;
 
 pub use error::Error;
 pub use handle::ProcessorHandle;
-pub use logs::UserEventsLoggerProviderBuilderExt;
-pub use metrics::UserEventsMeterProviderBuilderExt;
+pub use logs::{EtwLoggerProviderBuilderExt, UserEventsLoggerProviderBuilderExt};
+pub use metrics::{EtwMeterProviderBuilderExt, UserEventsMeterProviderBuilderExt};
 pub use state::{ListenerCallback, ListenerChange, MAX_KEYWORDS};
 pub use stats::{DropReason, Stats};
-pub use traces::UserEventsTracerProviderBuilderExt;
+pub use traces::{EtwTracerProviderBuilderExt, UserEventsTracerProviderBuilderExt};
 
 /// The README's examples, compiled as doc tests so they stay true.
 #[cfg(doctest)]

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::encode::OversizePolicy;
-use crate::sink::{Sink, Tracepoint, TracepointStatusEntry};
+use crate::sink::{Definition, Sink, SinkProvider, Tracepoint, TracepointStatusEntry};
 use crate::sync::{Arc, Mutex, SwapCell};
 
 /// The most keywords one provider registers; a record asking for another is dropped and
@@ -24,11 +24,19 @@ pub struct TracepointSet {
 }
 
 impl TracepointSet {
-    fn register(sink: &Sink, provider: &str, keyword: u64) -> Self {
+    fn register(sink: &SinkProvider, provider: &str, keyword: u64) -> Self {
         TracepointSet {
             keyword,
             levels: std::array::from_fn(|i| {
-                Tracepoint::register(sink, format!("{provider}_L{:x}K{keyword:x}", i + 1))
+                Tracepoint::register(
+                    sink,
+                    Definition {
+                        name: format!("{provider}_L{:x}K{keyword:x}", i + 1),
+                        fields: None,
+                        level: i as u8 + 1,
+                        keyword,
+                    },
+                )
             }),
         }
     }
@@ -78,7 +86,7 @@ pub struct ListenerChange {
 /// A provider's swappable state and the writer side's lock.
 pub struct ProviderState {
     provider: String,
-    sink: Sink,
+    sink: SinkProvider,
     current: SwapCell<Snapshot>,
     /// Serializes the writers (registration, the watcher, shutdown).
     writer: Mutex<()>,
@@ -87,6 +95,7 @@ pub struct ProviderState {
 impl ProviderState {
     /// Registers the tracepoints of `keyword` and makes them the first set.
     pub fn new(provider: &str, sink: Sink, keyword: u64, limits: SizeLimits) -> Self {
+        let sink = sink.open(provider, None);
         let first = Arc::new(TracepointSet::register(&sink, provider, keyword));
         ProviderState {
             provider: provider.to_owned(),
@@ -188,6 +197,12 @@ impl ProviderState {
         changes
     }
 
+    /// Wakes `watcher` whenever the sink reports sessions attaching or detaching (ETW does;
+    /// user_events is polled).
+    pub(crate) fn set_waker(&self, watcher: Option<std::thread::Thread>) {
+        self.sink.set_waker(watcher);
+    }
+
     /// Unregisters every tracepoint.
     pub(crate) fn unregister_all(&self) {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
@@ -216,10 +231,12 @@ impl ProviderState {
 ///
 /// user_events has no notification when sessions attach or detach: the kernel only flips the
 /// enable word. So the watcher looks every `interval` (default 100 ms): a change is seen
-/// within one interval. Stopped (and joined) when dropped.
+/// within one interval. ETW calls the provider back, and that wakes the watcher at once.
+/// Stopped (and joined) when dropped.
 pub(crate) struct Watcher {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
+    state: Arc<ProviderState>,
 }
 
 /// A user function told about listeners attaching and detaching.
@@ -234,25 +251,29 @@ impl Watcher {
         use std::sync::atomic::Ordering::Relaxed;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopping = stop.clone();
+        let watched = state.clone();
         let thread = std::thread::Builder::new()
             .name("otel-os-events-watch".to_owned())
             .spawn(move || {
                 while !stopping.load(Relaxed) {
-                    for change in state.poll_listeners() {
+                    for change in watched.poll_listeners() {
                         callback(&change);
                     }
                     std::thread::park_timeout(interval);
                 }
             })?;
+        state.set_waker(Some(thread.thread().clone()));
         Ok(Watcher {
             stop,
             thread: Some(thread),
+            state,
         })
     }
 }
 
 impl Drop for Watcher {
     fn drop(&mut self) {
+        self.state.set_waker(None);
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             thread.thread().unpark();

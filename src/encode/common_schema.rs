@@ -1,11 +1,139 @@
-//! Fields every Common Schema layout writes the same way (logs and spans).
+//! Fields every Common Schema layout writes the same way (logs and spans), in the format of
+//! the buffer: flat `PartA` fields on user_events, nested structs on ETW, as the existing
+//! exporters of each platform write them.
 
 use std::time::SystemTime;
 
-use eventheader::FieldFormat;
+use eventheader::{FieldFormat, Level, Opcode};
 
-use super::event::EventBuf;
+use super::event::{EventBuf, Wire};
 use super::text::{write_hex, write_rfc3339};
+use super::tracelogging::etw_activity_id;
+
+/// Common Schema version 4.0.
+const CS_VERSION: u16 = 0x400;
+
+/// Starts `buf` in `wire`'s format with the event name and `__csver__` = 0x400: a u32 on
+/// user_events, a u16 shown as unsigned on ETW.
+pub fn begin_event(buf: &mut EventBuf, wire: Wire, event_name: &str) {
+    match wire {
+        Wire::EventHeader => {
+            buf.start(event_name);
+            buf.add_u32("__csver__", u32::from(CS_VERSION), FieldFormat::Default);
+        }
+        Wire::TraceLogging => {
+            buf.start_tracelogging(event_name);
+            buf.add_u16("__csver__", CS_VERSION, FieldFormat::UnsignedInt);
+        }
+    }
+}
+
+/// What `PartA` holds.
+#[derive(Debug, Clone, Copy)]
+pub struct PartA<'a> {
+    /// The event's time.
+    pub time: SystemTime,
+    /// The trace id, if valid.
+    pub trace_id: Option<[u8; 16]>,
+    /// The span id, if valid.
+    pub span_id: Option<[u8; 8]>,
+    /// `service.name` of the resource.
+    pub role: Option<&'a str>,
+    /// `service.instance.id` of the resource.
+    pub role_instance: Option<&'a str>,
+}
+
+/// Writes `PartA`:
+///
+/// ```text
+/// user_events  PartA { time, ext_dt_traceId, ext_dt_spanId, ext_cloud_role, ext_cloud_roleInstance }
+/// ETW          PartA { ext_dt { traceId, spanId }, ext_cloud { role, roleInstance }, time }
+/// ```
+///
+/// Ids are lowercase hex, the time RFC 3339 UTC; absent values are left out (and a struct
+/// left empty with them). Role and instance are cut at 1 KiB.
+pub fn add_part_a(buf: &mut EventBuf, a: &PartA<'_>) {
+    let part_a = buf.begin_struct("PartA");
+    let ids = [
+        (
+            "ext_dt_traceId",
+            "traceId",
+            a.trace_id.as_ref().map(|t| &t[..]),
+        ),
+        (
+            "ext_dt_spanId",
+            "spanId",
+            a.span_id.as_ref().map(|s| &s[..]),
+        ),
+    ];
+    let roles = [
+        ("ext_cloud_role", "role", a.role),
+        ("ext_cloud_roleInstance", "roleInstance", a.role_instance),
+    ];
+    let mut fields = 1;
+    if buf.wire() == Wire::EventHeader {
+        add_time(buf, "time", a.time);
+        for (name, _, id) in ids {
+            if let Some(id) = id {
+                add_hex(buf, name, id);
+                fields += 1;
+            }
+        }
+        for (name, _, value) in roles {
+            if let Some(value) = value {
+                buf.add_str(name, value, FieldFormat::Default, 1024);
+                fields += 1;
+            }
+        }
+        buf.end_struct(part_a, fields);
+        return;
+    }
+    let n = ids.iter().filter(|(_, _, id)| id.is_some()).count();
+    if n > 0 {
+        let ext_dt = buf.begin_struct("ext_dt");
+        for (_, name, id) in ids {
+            if let Some(id) = id {
+                add_hex(buf, name, id);
+            }
+        }
+        buf.end_struct(ext_dt, n);
+        fields += 1;
+    }
+    let n = roles.iter().filter(|(_, _, v)| v.is_some()).count();
+    if n > 0 {
+        let ext_cloud = buf.begin_struct("ext_cloud");
+        for (_, name, value) in roles {
+            if let Some(value) = value {
+                buf.add_str(name, value, FieldFormat::Default, 1024);
+            }
+        }
+        buf.end_struct(ext_cloud, n);
+        fields += 1;
+    }
+    add_time(buf, "time", a.time);
+    buf.end_struct(part_a, fields);
+}
+
+/// Finishes a Common Schema event at `level`. On ETW, an event in a span carries the span's
+/// activity id ([`etw_activity_id`]) and, given `parent`, the parent's as its related id.
+/// Returns `false` if the event cannot be finished (see [`EventBuf::finish`]).
+pub fn finish_event(
+    buf: &mut EventBuf,
+    level: Level,
+    span: Option<([u8; 16], [u8; 8])>,
+    parent: Option<[u8; 8]>,
+) -> bool {
+    let (activity, related);
+    let ids = match (buf.wire(), span) {
+        (Wire::TraceLogging, Some((trace_id, span_id))) => {
+            activity = etw_activity_id(trace_id, span_id);
+            related = parent.map(|p| etw_activity_id(trace_id, p));
+            Some((&activity, related.as_ref()))
+        }
+        _ => None,
+    };
+    buf.finish(level, Opcode::Info, ids)
+}
 
 /// A time as an RFC 3339 UTC string field, formatted in place.
 pub fn add_time(buf: &mut EventBuf, name: &str, t: SystemTime) {
@@ -19,24 +147,4 @@ pub fn add_hex(buf: &mut EventBuf, name: &str, bytes: &[u8]) {
     let mark = buf.begin_str(name, FieldFormat::Default);
     write_hex(buf.str_data(), bytes);
     let _ = buf.end_str(mark, usize::MAX);
-}
-
-/// PartA's `ext_cloud_role` (service.name) and `ext_cloud_roleInstance`
-/// (service.instance.id), each if known and cut at 1 KiB. Returns how many were written.
-pub fn add_cloud_role(
-    buf: &mut EventBuf,
-    role: Option<&str>,
-    role_instance: Option<&str>,
-) -> usize {
-    let mut fields = 0;
-    for (name, value) in [
-        ("ext_cloud_role", role),
-        ("ext_cloud_roleInstance", role_instance),
-    ] {
-        if let Some(value) = value {
-            buf.add_str(name, value, FieldFormat::Default, 1024);
-            fields += 1;
-        }
-    }
-    fields
 }

@@ -21,8 +21,14 @@
 //! Field encoding bytes (low 5 bits) and format bytes are [`eventheader::FieldEncoding`] and
 //! [`eventheader::FieldFormat`]; bit 0x80 of the encoding byte says a format byte follows,
 //! bit 0x40 says the value is a variable-length array (a u16 element count precedes the data).
+//!
+//! The same buffer writes ETW TraceLogging events ([`Wire::TraceLogging`]): the layouts call
+//! the same methods, and only the metadata bytes, booleans and the header differ (see
+//! [`super::tracelogging`]).
 
 use eventheader::{FieldEncoding, FieldFormat, Level, Opcode};
+
+use super::tracelogging as tl;
 
 /// The largest payload (header through data) one user_events event may have, as the
 /// `eventheader_dynamic` crate enforces (`ERANGE` above it), and within every u16 length.
@@ -45,8 +51,19 @@ const HEADER_FLAGS: u8 = (if cfg!(target_pointer_width = "64") {
     0
 }) | (if cfg!(target_endian = "little") { 2 } else { 0 })
     | 4;
-/// Header + activity block (4 + 32) + metadata block header.
+/// Header + activity block (4 + 32) + metadata block header (EventHeader), or the
+/// TraceLogging header with both activity ids (8 + 32).
 const HEAD_MAX: usize = 8 + 4 + 32 + 4;
+
+/// The format an [`EventBuf`] writes, chosen by how the event is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wire {
+    /// Linux user_events EventHeader ([`EventBuf::start`]).
+    #[default]
+    EventHeader,
+    /// Windows ETW TraceLogging ([`EventBuf::start_tracelogging`]).
+    TraceLogging,
+}
 
 /// The most fields a struct can hold: its count travels in the low 7 bits of a format byte.
 pub const MAX_STRUCT_FIELDS: usize = 127;
@@ -77,6 +94,9 @@ pub struct EventBuf {
     head_len: usize,
     meta: Vec<u8>,
     data: Vec<u8>,
+    wire: Wire,
+    /// Event id and version (0 for EventHeader and TraceLogging events but `otlp_metrics`).
+    id_version: (u16, u8),
 }
 
 impl Default for EventBuf {
@@ -93,24 +113,50 @@ impl EventBuf {
             head_len: 0,
             meta: Vec::new(),
             data: Vec::new(),
+            wire: Wire::EventHeader,
+            id_version: (0, 0),
         }
     }
 
-    /// Clears the buffer and writes the event name (a NUL in it becomes `_`).
+    /// Clears the buffer and writes the event name (a NUL in it becomes `_`): an EventHeader
+    /// event.
     pub fn start(&mut self, event_name: &str) {
+        self.clear(Wire::EventHeader);
+        self.push_name(event_name);
+    }
+
+    /// Clears the buffer and begins an ETW TraceLogging event named `event_name` (a NUL in it
+    /// becomes `_`); see [`super::tracelogging`] for the bytes.
+    pub fn start_tracelogging(&mut self, event_name: &str) {
+        self.clear(Wire::TraceLogging);
+        // The metadata's u16 size (patched in `finish`), then the event tag: none.
+        self.meta.extend_from_slice(&[0, 0, 0]);
+        self.push_name(event_name);
+    }
+
+    fn clear(&mut self, wire: Wire) {
         self.head_len = 0;
         self.meta.clear();
         self.data.clear();
-        self.push_name(event_name);
+        self.wire = wire;
+        self.id_version = (0, 0);
+    }
+
+    /// The format being written.
+    pub fn wire(&self) -> Wire {
+        self.wire
+    }
+
+    /// Sets the event id and version (both 0 unless set; `otlp_metrics` on ETW is 81, 0).
+    pub fn set_id_version(&mut self, id: u16, version: u8) {
+        self.id_version = (id, version);
     }
 
     /// Clears the buffer for a payload that is not EventHeader (e.g. the OTLP metrics
     /// layout): write it into [`raw_mut`](Self::raw_mut); [`parts`](Self::parts) then yields
     /// it alone.
     pub fn start_raw(&mut self) {
-        self.head_len = 0;
-        self.meta.clear();
-        self.data.clear();
+        self.clear(Wire::EventHeader);
     }
 
     /// The payload of a buffer begun with [`start_raw`](Self::start_raw).
@@ -118,9 +164,13 @@ impl EventBuf {
         &mut self.data
     }
 
-    /// The payload size once finished: header, extensions, metadata and data.
+    /// The payload size once finished: EventHeader's header, extensions, metadata and data;
+    /// TraceLogging's event metadata and data.
     pub fn len(&self) -> usize {
-        self.head_len_for(0) + self.meta.len() + self.data.len()
+        match self.wire {
+            Wire::EventHeader => self.head_len_for(0) + self.meta.len() + self.data.len(),
+            Wire::TraceLogging => self.meta.len() + self.data.len(),
+        }
     }
 
     /// True when nothing has been written since the last [`start`](Self::start).
@@ -161,10 +211,15 @@ impl EventBuf {
         let Ok(meta_len) = u16::try_from(self.meta.len()) else {
             return false;
         };
+        if self.wire == Wire::TraceLogging {
+            self.finish_tracelogging(meta_len, level, opcode, activity);
+            return true;
+        }
+        let (id, version) = self.id_version;
         let h = &mut self.head;
         h[0] = HEADER_FLAGS;
-        h[1] = 0; // version
-        h[2..4].copy_from_slice(&0u16.to_ne_bytes()); // id
+        h[1] = version;
+        h[2..4].copy_from_slice(&id.to_ne_bytes());
         h[4..6].copy_from_slice(&0u16.to_ne_bytes()); // tag
         h[6] = opcode.as_int();
         h[7] = level.as_int();
@@ -186,6 +241,35 @@ impl EventBuf {
         true
     }
 
+    fn finish_tracelogging(
+        &mut self,
+        meta_len: u16,
+        level: Level,
+        opcode: Opcode,
+        activity: Option<(&[u8; 16], Option<&[u8; 16]>)>,
+    ) {
+        self.meta[..2].copy_from_slice(&meta_len.to_le_bytes());
+        let (id, version) = self.id_version;
+        let h = &mut self.head;
+        h[..tl::HEAD_BASE].fill(0);
+        h[0] = level.as_int();
+        h[1] = opcode.as_int();
+        h[2..4].copy_from_slice(&id.to_le_bytes());
+        h[4] = version;
+        let mut at = tl::HEAD_BASE;
+        if let Some((id, related)) = activity {
+            h[5] |= tl::HEAD_ACTIVITY;
+            h[at..at + 16].copy_from_slice(id);
+            at += 16;
+            if let Some(related) = related {
+                h[5] |= tl::HEAD_RELATED;
+                h[at..at + 16].copy_from_slice(related);
+                at += 16;
+            }
+        }
+        self.head_len = at;
+    }
+
     /// The finished event as three slices (header, metadata, data), ready for one `writev`.
     pub fn parts(&self) -> [&[u8]; 3] {
         [&self.head[..self.head_len], &self.meta, &self.data]
@@ -201,24 +285,45 @@ impl EventBuf {
         self.meta.push(0);
     }
 
-    fn push_field(&mut self, name: &str, encoding: FieldEncoding, format: FieldFormat) {
-        self.push_name(name);
-        if format == FieldFormat::Default {
-            self.meta.push(encoding.as_int());
-        } else {
-            self.meta.push(encoding.as_int() | ENC_HAS_FORMAT);
-            self.meta.push(format.as_int());
-        }
+    /// Returns true if a format (out-type) byte was written: it is then the last metadata byte.
+    fn push_field(&mut self, name: &str, encoding: FieldEncoding, format: FieldFormat) -> bool {
+        self.push_types(name, encoding, format, 0)
     }
 
     fn push_array_field(&mut self, name: &str, encoding: FieldEncoding, format: FieldFormat) {
+        self.push_types(name, encoding, format, ENC_VARRAY);
+    }
+
+    /// The field's name and type bytes; `array` is 0 or the variable-array bit (0x40 in both
+    /// formats).
+    fn push_types(
+        &mut self,
+        name: &str,
+        encoding: FieldEncoding,
+        format: FieldFormat,
+        array: u8,
+    ) -> bool {
         self.push_name(name);
-        if format == FieldFormat::Default {
-            self.meta.push(encoding.as_int() | ENC_VARRAY);
+        let (ty, shown_as) = match self.wire {
+            Wire::EventHeader => (encoding.as_int(), format.as_int()),
+            Wire::TraceLogging => tl::field_types(encoding, format),
+        };
+        // Bit 0x80 (a format / out-type byte follows) is the same in both formats too.
+        if shown_as == 0 {
+            self.meta.push(ty | array);
+            false
         } else {
-            self.meta
-                .push(encoding.as_int() | ENC_VARRAY | ENC_HAS_FORMAT);
-            self.meta.push(format.as_int());
+            self.meta.push(ty | array | ENC_HAS_FORMAT);
+            self.meta.push(shown_as);
+            true
+        }
+    }
+
+    /// A boolean's data: one byte in EventHeader, a 4-byte `Bool32` in TraceLogging.
+    fn push_bool(data: &mut Vec<u8>, wire: Wire, value: bool) {
+        match wire {
+            Wire::EventHeader => data.push(u8::from(value)),
+            Wire::TraceLogging => data.extend_from_slice(&u32::from(value).to_le_bytes()),
         }
     }
 
@@ -261,7 +366,7 @@ impl EventBuf {
     /// A boolean, one byte (0 or 1).
     pub fn add_bool(&mut self, name: &str, value: bool) {
         self.push_field(name, FieldEncoding::Value8, FieldFormat::Boolean);
-        self.data.push(u8::from(value));
+        Self::push_bool(&mut self.data, self.wire, value);
     }
 
     /// A UTF-8 string, u16-counted, cut at `max_len` bytes on a character boundary.
@@ -285,8 +390,10 @@ impl EventBuf {
     /// closed by [`end_str`](Self::end_str): formatters write straight into the event, with
     /// no temporary string.
     pub fn begin_str(&mut self, name: &str, format: FieldFormat) -> StrMark {
-        self.push_field(name, FieldEncoding::StringLength16Char8, format);
-        let format_at = (format != FieldFormat::Default).then(|| self.meta.len() - 1);
+        // Where the format byte is, if the string has one (a TraceLogging string always has).
+        let format_at = self
+            .push_field(name, FieldEncoding::StringLength16Char8, format)
+            .then(|| self.meta.len() - 1);
         let data_at = self.data.len();
         self.data.extend_from_slice(&[0, 0]);
         StrMark { data_at, format_at }
@@ -307,7 +414,10 @@ impl EventBuf {
         self.data.truncate(mark.data_at + 2 + keep);
         self.data[mark.data_at..mark.data_at + 2].copy_from_slice(&(keep as u16).to_ne_bytes());
         if let (true, Some(at)) = (cut, mark.format_at) {
-            self.meta[at] = FieldFormat::Default.as_int();
+            self.meta[at] = match self.wire {
+                Wire::EventHeader => FieldFormat::Default.as_int(),
+                Wire::TraceLogging => tl::CUT_STRING_OUT_TYPE,
+            };
         }
         cut
     }
@@ -358,7 +468,8 @@ impl EventBuf {
         max_items: usize,
     ) -> bool {
         self.push_array_field(name, FieldEncoding::Value8, FieldFormat::Boolean);
-        self.push_array(values, max_items, |d, v| d.push(u8::from(v)))
+        let wire = self.wire;
+        self.push_array(values, max_items, |d, v| Self::push_bool(d, wire, v))
     }
 
     /// A variable-length array of strings, each cut at `max_len` bytes. Returns true if
@@ -411,8 +522,11 @@ impl EventBuf {
     /// with their count. A struct must hold 1 to [`MAX_STRUCT_FIELDS`] fields.
     pub fn begin_struct(&mut self, name: &str) -> StructMark {
         self.push_name(name);
-        self.meta
-            .push(FieldEncoding::Struct.as_int() | ENC_HAS_FORMAT);
+        let ty = match self.wire {
+            Wire::EventHeader => FieldEncoding::Struct.as_int(),
+            Wire::TraceLogging => tl::field_types(FieldEncoding::Struct, FieldFormat::Default).0,
+        };
+        self.meta.push(ty | ENC_HAS_FORMAT);
         self.meta.push(0);
         StructMark(self.meta.len() - 1)
     }

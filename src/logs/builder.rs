@@ -86,7 +86,8 @@ pub struct ProcessorBuilder {
     pub(super) keyword: u64,
     pub(super) event_name: EventName,
     pub(super) resource_keys: Vec<Key>,
-    pub(super) max_event_size: usize,
+    /// `None`: the sink's default.
+    pub(super) max_event_size: Option<usize>,
     pub(super) oversize: OversizePolicy,
     pub(super) sink: Sink,
     pub(super) mode: Mode,
@@ -116,7 +117,7 @@ impl ProcessorBuilder {
             keyword: 1,
             event_name: EventName::default(),
             resource_keys: Vec::new(),
-            max_event_size: DEFAULT_MAX_EVENT_SIZE,
+            max_event_size: None,
             oversize: OversizePolicy::default(),
             sink: Sink::default(),
             mode: Mode::default(),
@@ -152,8 +153,10 @@ impl ProcessorBuilder {
 
     /// The largest event payload to write, in bytes (default [`DEFAULT_MAX_EVENT_SIZE`];
     /// allowed [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_EVENT_SIZE_LIMIT`](crate::encode::MAX_EVENT_SIZE_LIMIT)).
+    /// On ETW: metadata and data, default and largest
+    /// [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE).
     pub fn with_max_event_size(mut self, bytes: usize) -> Self {
-        self.max_event_size = bytes;
+        self.max_event_size = Some(bytes);
         self
     }
 
@@ -164,7 +167,8 @@ impl ProcessorBuilder {
         self
     }
 
-    /// Where to write (default [`Sink::UserEvents`]).
+    /// Where to write (default [`Sink::default`]: user_events, or ETW on Windows). The sink
+    /// decides the format: EventHeader for user_events, TraceLogging for ETW.
     pub fn with_sink(mut self, sink: Sink) -> Self {
         self.sink = sink;
         self
@@ -224,14 +228,15 @@ impl ProcessorBuilder {
     /// nothing, and [`Processor::status`] says why (one warning is logged through
     /// OpenTelemetry's internal logging).
     pub fn build(self) -> Result<Processor, Error> {
-        validate_provider_name(&self.provider)?;
+        let wire = self.sink.wire();
+        validate_provider_name(&self.provider, wire)?;
         if let EventName::Fixed(name) = &self.event_name {
             validate_event_name(name)?;
         }
-        validate_size_and_mode(self.max_event_size, &self.mode)?;
+        let max_event_size = validate_size_and_mode(self.max_event_size, wire, &self.mode)?;
         if self.resource_keys.iter().any(|k| k.as_str().is_empty()) {
             return Err(Error::InvalidResourceAttributeKey);
         }
-        Processor::new(self)
+        Processor::new(self, max_event_size)
     }
 }

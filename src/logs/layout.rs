@@ -20,23 +20,28 @@
 //!             name                    the record's event name (if set) }
 //! _truncated  u32: the event's size before it was cut to fit (only on truncated events)
 //! ```
+//!
+//! On ETW (TraceLogging) the content is the same, as the existing ETW exporter writes it:
+//! `__csver__` is a u16 (shown unsigned), `PartA` nests its fields
+//! (`PartA { ext_dt { traceId, spanId }, ext_cloud { role, roleInstance }, time }`), booleans
+//! are 4 bytes, and an event with a trace context carries its span's activity id (see
+//! [`etw_activity_id`](crate::encode::etw_activity_id)).
 
-use eventheader::{FieldFormat, Level, Opcode};
+use eventheader::{FieldFormat, Level};
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::Key;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
-use crate::encode::common_schema::{add_cloud_role, add_hex, add_time};
+use crate::encode::common_schema::{add_part_a, begin_event, finish_event, PartA};
 use crate::encode::value::add_value;
-use crate::encode::{Chunks, EventBuf, Limits, Pass};
-
-/// Common Schema version 4.0.
-const CS_VERSION: u32 = 0x400;
+use crate::encode::{Chunks, EventBuf, Limits, Pass, Wire};
 
 /// What a log event needs besides the record, resolved once per event or per processor.
 pub(crate) struct LogContext<'a> {
-    /// The EventHeader event name.
+    /// The format written.
+    pub wire: Wire,
+    /// The event name.
     pub event_name: &'a str,
     /// `service.name` of the resource.
     pub role: Option<&'a str>,
@@ -63,8 +68,11 @@ pub(crate) fn encode_log(
     limits: Limits,
     truncated_from: Option<u32>,
 ) -> Pass {
-    buf.start(cx.event_name);
-    buf.add_u32("__csver__", CS_VERSION, FieldFormat::Default);
+    begin_event(buf, cx.wire, cx.event_name);
+    let trace = record
+        .trace_context()
+        .filter(|tc| tc.trace_id != TraceId::INVALID && tc.span_id != SpanId::INVALID)
+        .map(|tc| (tc.trace_id.to_bytes(), tc.span_id.to_bytes()));
     part_a(buf, record, cx);
 
     let attributes = || {
@@ -90,31 +98,30 @@ pub(crate) fn encode_log(
         buf.add_u32("_truncated", original, FieldFormat::Default);
     }
     Pass {
-        finished: buf.finish(level, Opcode::Info, None),
+        finished: finish_event(buf, level, trace, None),
         attributes: total,
     }
 }
 
 fn part_a(buf: &mut EventBuf, record: &SdkLogRecord, cx: &LogContext<'_>) {
-    let part_a = buf.begin_struct("PartA");
-    let mut fields = 1;
-    let time = record
-        .timestamp()
-        .or_else(|| record.observed_timestamp())
-        .unwrap_or_else(std::time::SystemTime::now);
-    add_time(buf, "time", time);
-    if let Some(tc) = record.trace_context() {
-        if tc.trace_id != TraceId::INVALID {
-            add_hex(buf, "ext_dt_traceId", &tc.trace_id.to_bytes());
-            fields += 1;
-        }
-        if tc.span_id != SpanId::INVALID {
-            add_hex(buf, "ext_dt_spanId", &tc.span_id.to_bytes());
-            fields += 1;
-        }
-    }
-    fields += add_cloud_role(buf, cx.role, cx.role_instance);
-    buf.end_struct(part_a, fields);
+    let trace = record.trace_context();
+    add_part_a(
+        buf,
+        &PartA {
+            time: record
+                .timestamp()
+                .or_else(|| record.observed_timestamp())
+                .unwrap_or_else(std::time::SystemTime::now),
+            trace_id: trace
+                .filter(|tc| tc.trace_id != TraceId::INVALID)
+                .map(|tc| tc.trace_id.to_bytes()),
+            span_id: trace
+                .filter(|tc| tc.span_id != SpanId::INVALID)
+                .map(|tc| tc.span_id.to_bytes()),
+            role: cx.role,
+            role_instance: cx.role_instance,
+        },
+    );
 }
 
 fn part_b(buf: &mut EventBuf, record: &SdkLogRecord, severity: Severity, limits: Limits) {

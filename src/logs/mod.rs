@@ -2,10 +2,13 @@
 //! each record as an EventHeader event in the Common Schema layout (see the `layout` notes
 //! on [`Processor`]).
 //!
-//! Two ways in:
+//! Three ways in:
 //!
 //! - the seed API, for code moving from `opentelemetry-user-events-logs`:
 //!   [`UserEventsLoggerProviderBuilderExt::with_user_events_exporter`];
+//! - its ETW twin, for code moving from `opentelemetry-etw-logs`:
+//!   [`EtwLoggerProviderBuilderExt::with_etw_exporter`] (TraceLogging events, the same
+//!   Common Schema content);
 //! - the full builder, [`Processor::builder`], whose `build()` returns a typed
 //!   [`Error`](crate::Error) for every invalid option.
 
@@ -23,6 +26,8 @@ pub use processor::Processor;
 pub use crate::encode::OversizePolicy;
 
 use opentelemetry::otel_warn;
+
+use crate::sink::Sink;
 use opentelemetry_sdk::logs::LoggerProviderBuilder;
 
 /// Adds a user_events exporter to a `LoggerProviderBuilder`, as `opentelemetry-user-events-logs`
@@ -48,16 +53,49 @@ pub trait UserEventsLoggerProviderBuilderExt {
 
 impl UserEventsLoggerProviderBuilderExt for LoggerProviderBuilder {
     fn with_user_events_exporter(self, provider: &str) -> Self {
-        match Processor::builder(provider).build() {
-            Ok(processor) => self.with_log_processor(processor),
-            Err(error) => {
-                otel_warn!(
-                    name: "UserEvents.InvalidProvider",
-                    error = error.to_string(),
-                    message = "no user_events exporter was added"
-                );
-                self
-            }
+        add_processor(self, provider, Sink::UserEvents)
+    }
+}
+
+/// Adds an ETW exporter to a `LoggerProviderBuilder`: the one-line switch from
+/// [`UserEventsLoggerProviderBuilderExt::with_user_events_exporter`].
+pub trait EtwLoggerProviderBuilderExt {
+    /// Adds a [`Processor`] writing to the ETW provider `provider` (its id derived from the
+    /// name as TraceLogging does), with default options. An invalid name (empty, with a NUL,
+    /// over 32,767 bytes) adds no exporter and logs one warning.
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::logs::SdkLoggerProvider;
+    /// use otel_os_events::EtwLoggerProviderBuilderExt;
+    ///
+    /// let provider = SdkLoggerProvider::builder()
+    ///     .with_etw_exporter("MyCompany.MyComponent")
+    ///     .build();
+    /// # drop(provider);
+    /// ```
+    fn with_etw_exporter(self, provider: &str) -> Self;
+}
+
+impl EtwLoggerProviderBuilderExt for LoggerProviderBuilder {
+    fn with_etw_exporter(self, provider: &str) -> Self {
+        add_processor(self, provider, Sink::Etw)
+    }
+}
+
+fn add_processor(
+    builder: LoggerProviderBuilder,
+    provider: &str,
+    sink: Sink,
+) -> LoggerProviderBuilder {
+    match Processor::builder(provider).with_sink(sink).build() {
+        Ok(processor) => builder.with_log_processor(processor),
+        Err(error) => {
+            otel_warn!(
+                name: "OsEvents.InvalidProvider",
+                error = error.to_string(),
+                message = "no logs exporter was added"
+            );
+            builder
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::{DropReason, Error, Stats};
 use super::builder::{EventName, KeywordFn, ProcessorBuilder};
 use super::layout::{encode_log, LogContext};
 use super::level::{level_of, severity_index};
+use crate::encode::Wire;
 
 /// Writes OpenTelemetry log records to user_events, one EventHeader event per record, on
 /// the caller's thread (sync mode, the default) or on one flush thread (queued mode).
@@ -39,6 +40,8 @@ pub struct Processor {
     shut_down: AtomicBool,
     /// Sync or queued writing.
     writer: Writer,
+    /// The format the sink takes.
+    wire: Wire,
     /// Reports listeners attaching and detaching, when a callback was given.
     watcher: Option<Watcher>,
 }
@@ -68,9 +71,10 @@ impl Processor {
         ProcessorBuilder::new(provider)
     }
 
-    pub(super) fn new(b: ProcessorBuilder) -> Result<Self, Error> {
+    pub(super) fn new(b: ProcessorBuilder, max_event_size: usize) -> Result<Self, Error> {
+        let wire = b.sink.wire();
         let limits = SizeLimits {
-            max_event_size: b.max_event_size,
+            max_event_size,
             oversize: b.oversize,
         };
         let observed = Observed::new(ProviderState::new(
@@ -117,6 +121,7 @@ impl Processor {
             resource: ResourceFields::default(),
             shut_down: AtomicBool::new(false),
             writer,
+            wire,
             watcher,
         })
     }
@@ -176,6 +181,7 @@ impl Processor {
     ) {
         let event_name = self.event_name(record);
         let cx = LogContext {
+            wire: self.wire,
             event_name: &event_name,
             role: self.resource.role.as_deref(),
             role_instance: self.resource.role_instance.as_deref(),

@@ -15,12 +15,12 @@ use parking_lot::Mutex;
 
 use crate::mode::{Mode, Queued, QueuedEvent, Target, WriteFn};
 use crate::sink::{Tracepoint, TracepointStatusEntry};
+
+use super::framing::Framing;
 use crate::stats::Counters;
 use crate::{DropReason, Error, Stats};
 
-use super::encode::{
-    count_points, header, pack_resource_metrics, HEADER_LEN, TRACEPOINT_FIELDS, TRACEPOINT_NAME,
-};
+use super::encode::{count_points, pack_resource_metrics, TRACEPOINT_NAME};
 use super::ExporterBuilder;
 
 /// Writes OpenTelemetry metrics to the user_events tracepoint `otlp_metrics`, packing as many
@@ -60,9 +60,9 @@ impl QueuedWriter {
 }
 
 impl Shared {
-    /// Writes one event now and counts its points.
-    fn write(&self, parts: &[&[u8]; 3], points: u64) {
-        match self.tracepoint.write(*parts) {
+    /// Writes one event holding `buffer` now and counts its points.
+    fn write(&self, buffer: &[u8], points: u64) {
+        match self.framing.write(&self.tracepoint, buffer) {
             0 => {
                 self.counters.written_n(points);
                 self.events.fetch_add(1, Relaxed);
@@ -86,7 +86,15 @@ fn flush_writer(shared: Arc<Shared>) -> WriteFn {
                 .counters
                 .dropped_n(DropReason::NoListener, event.weight);
         } else {
-            shared.write(&event.buf.parts(), event.weight);
+            match shared.tracepoint.write(event.buf.parts()) {
+                0 => {
+                    shared.counters.written_n(event.weight);
+                    shared.events.fetch_add(1, Relaxed);
+                }
+                errno => shared
+                    .counters
+                    .dropped_n(DropReason::WriteError { errno }, event.weight),
+            }
         }
     })
 }
@@ -94,6 +102,7 @@ fn flush_writer(shared: Arc<Shared>) -> WriteFn {
 /// What an exporter shares with its handles.
 struct Shared {
     tracepoint: Tracepoint,
+    framing: Framing,
     /// Counted in data points.
     counters: Counters,
     events: AtomicU64,
@@ -121,8 +130,7 @@ impl Exporter {
     }
 
     pub(super) fn new(b: ExporterBuilder) -> Result<Self, Error> {
-        let tracepoint =
-            Tracepoint::register_with_args(&b.sink, TRACEPOINT_NAME, TRACEPOINT_FIELDS);
+        let (framing, tracepoint) = Framing::register(&b.sink);
         let status = tracepoint.status();
         if !status.is_registered() {
             // One diagnostic per exporter, never one per export.
@@ -135,6 +143,7 @@ impl Exporter {
         }
         let shared = Arc::new(Shared {
             tracepoint,
+            framing,
             counters: Counters::new(),
             events: AtomicU64::new(0),
         });
@@ -158,7 +167,7 @@ impl Exporter {
         Ok(Exporter {
             shared,
             temporality: b.temporality,
-            max_event_size: b.max_event_size,
+            max_event_size: b.max_event_size.unwrap_or(super::DEFAULT_MAX_EVENT_SIZE),
             shut_down: AtomicBool::new(false),
             scratch: Mutex::new(Vec::new()),
             queued,
@@ -207,17 +216,14 @@ impl Exporter {
         let mut scratch = self.scratch.lock();
         let report = pack_resource_metrics(
             metrics,
-            self.max_event_size - HEADER_LEN,
+            self.max_event_size - shared.framing.overhead(),
             &mut scratch,
             |buffer, points| {
-                let header = header(buffer.len());
                 let Some(queue) = &self.queued.queue else {
-                    return shared.write(&[&header, buffer, &[]], points);
+                    return shared.write(buffer, points);
                 };
                 let mut event = queue.take_buf();
-                event.start_raw();
-                event.raw_mut().extend_from_slice(&header);
-                event.raw_mut().extend_from_slice(buffer);
+                shared.framing.fill(&mut event, buffer);
                 let event = QueuedEvent {
                     target: Target::Fixed,
                     buf: event,

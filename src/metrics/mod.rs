@@ -1,12 +1,21 @@
 //! Metrics: an OpenTelemetry [`PushMetricExporter`](opentelemetry_sdk::metrics::exporter::PushMetricExporter) that writes OTLP protobuf to the
 //! user_events tracepoint `otlp_metrics`, the layout agents already read from the Rust and
-//! .NET Geneva exporters.
+//! .NET Geneva exporters, or to ETW's `NativeMetricsExtension_Provider` (see [On ETW](#on-etw)).
 //!
-//! Two ways in:
+//! Three ways in:
 //!
 //! - the seed API: [`UserEventsMeterProviderBuilderExt::with_user_events_exporter`];
+//! - on Windows: [`EtwMeterProviderBuilderExt::with_etw_exporter`];
 //! - the full builder, [`Exporter::builder`], whose `build()` returns a typed
 //!   [`Error`] for every invalid option.
+//!
+//! # On ETW
+//!
+//! With [`Sink::Etw`] each buffer is a TraceLogging event named `otlp_metrics`, id
+//! [`ETW_EVENT_ID`] (81), version 0, level 4, keyword 1, of provider [`ETW_PROVIDER_NAME`] with
+//! the fixed id [`ETW_PROVIDER_ID`]: metadata is the event name alone, data is the OTLP buffer
+//! (no fields), as the existing ETW metrics exporter writes. The default maximum event size
+//! there is [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE).
 //!
 //! # Event layout
 //!
@@ -55,16 +64,19 @@
 
 mod encode;
 mod exporter;
+mod framing;
 
 pub use encode::{
     HEADER_LEN, MAX_BUFFER_LEN, PROTOCOL_OTLP_PROTOBUF, PROTOCOL_VERSION, TRACEPOINT_FIELDS,
     TRACEPOINT_NAME,
 };
 pub use exporter::{Exporter, ExporterHandle};
+pub use framing::{ETW_EVENT_ID, ETW_PROVIDER_ID, ETW_PROVIDER_NAME};
 
 use opentelemetry::otel_warn;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, Temporality};
 
+use crate::encode::{Wire, DEFAULT_ETW_MAX_EVENT_SIZE};
 use crate::mode::Mode;
 use crate::sink::Sink;
 use crate::Error;
@@ -85,7 +97,8 @@ pub const MAX_MAX_EVENT_SIZE: usize = HEADER_LEN + MAX_BUFFER_LEN;
 #[derive(Clone, Debug)]
 pub struct ExporterBuilder {
     temporality: Temporality,
-    max_event_size: usize,
+    /// `None`: the sink's default.
+    max_event_size: Option<usize>,
     sink: Sink,
     mode: Mode,
 }
@@ -94,7 +107,7 @@ impl ExporterBuilder {
     fn new() -> Self {
         ExporterBuilder {
             temporality: Temporality::Delta,
-            max_event_size: DEFAULT_MAX_EVENT_SIZE,
+            max_event_size: None,
             sink: Sink::default(),
             mode: Mode::default(),
         }
@@ -108,14 +121,15 @@ impl ExporterBuilder {
     }
 
     /// The largest event payload to write, header included, in bytes (default
-    /// [`DEFAULT_MAX_EVENT_SIZE`]; allowed [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_MAX_EVENT_SIZE`]).
-    /// Set it lower if your agent reads ftrace, whose buffer holds about a page per event.
+    /// [`DEFAULT_MAX_EVENT_SIZE`] on user_events, [`DEFAULT_ETW_MAX_EVENT_SIZE`] on ETW;
+    /// allowed [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_MAX_EVENT_SIZE`]). Set it lower if your agent
+    /// reads ftrace, whose buffer holds about a page per event.
     pub fn with_max_event_size(mut self, bytes: usize) -> Self {
-        self.max_event_size = bytes;
+        self.max_event_size = Some(bytes);
         self
     }
 
-    /// Where to write (default [`Sink::UserEvents`]).
+    /// Where to write (default [`Sink::default`]: user_events, or ETW on Windows).
     pub fn with_sink(mut self, sink: Sink) -> Self {
         self.sink = sink;
         self
@@ -135,10 +149,15 @@ impl ExporterBuilder {
     /// A kernel without user_events is not an error: the exporter is built, writes nothing,
     /// and [`Exporter::status`] says why (one warning is logged through OpenTelemetry's
     /// internal logging).
-    pub fn build(self) -> Result<Exporter, Error> {
-        if !(MIN_MAX_EVENT_SIZE..=MAX_MAX_EVENT_SIZE).contains(&self.max_event_size) {
+    pub fn build(mut self) -> Result<Exporter, Error> {
+        let max = self.max_event_size.unwrap_or(match self.sink.wire() {
+            Wire::EventHeader => DEFAULT_MAX_EVENT_SIZE,
+            Wire::TraceLogging => DEFAULT_ETW_MAX_EVENT_SIZE,
+        });
+        self.max_event_size = Some(max);
+        if !(MIN_MAX_EVENT_SIZE..=MAX_MAX_EVENT_SIZE).contains(&max) {
             return Err(Error::InvalidMaxEventSize {
-                size: self.max_event_size,
+                size: max,
                 min: MIN_MAX_EVENT_SIZE,
                 max: MAX_MAX_EVENT_SIZE,
             });
@@ -170,16 +189,43 @@ pub trait UserEventsMeterProviderBuilderExt {
 
 impl UserEventsMeterProviderBuilderExt for MeterProviderBuilder {
     fn with_user_events_exporter(self) -> Self {
-        match Exporter::builder().build() {
-            Ok(exporter) => self.with_periodic_exporter(exporter),
-            Err(error) => {
-                otel_warn!(
-                    name: "UserEvents.InvalidMetricsExporter",
-                    error = error.to_string(),
-                    message = "no user_events metrics exporter was added"
-                );
-                self
-            }
+        add_exporter(self, Sink::UserEvents)
+    }
+}
+
+/// Adds an ETW metrics exporter to a `MeterProviderBuilder`.
+pub trait EtwMeterProviderBuilderExt {
+    /// Adds an [`Exporter`] writing to ETW (provider [`ETW_PROVIDER_NAME`]) with default
+    /// options, through the SDK's `PeriodicReader`: the ETW twin of
+    /// [`UserEventsMeterProviderBuilderExt::with_user_events_exporter`], with the same
+    /// behaviour when building fails (no exporter, one warning).
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::metrics::SdkMeterProvider;
+    /// use otel_os_events::EtwMeterProviderBuilderExt;
+    ///
+    /// let provider = SdkMeterProvider::builder().with_etw_exporter().build();
+    /// # drop(provider);
+    /// ```
+    fn with_etw_exporter(self) -> Self;
+}
+
+impl EtwMeterProviderBuilderExt for MeterProviderBuilder {
+    fn with_etw_exporter(self) -> Self {
+        add_exporter(self, Sink::Etw)
+    }
+}
+
+fn add_exporter(builder: MeterProviderBuilder, sink: Sink) -> MeterProviderBuilder {
+    match Exporter::builder().with_sink(sink).build() {
+        Ok(exporter) => builder.with_periodic_exporter(exporter),
+        Err(error) => {
+            otel_warn!(
+                name: "OsEvents.InvalidMetricsExporter",
+                error = error.to_string(),
+                message = "no metrics exporter was added"
+            );
+            builder
         }
     }
 }

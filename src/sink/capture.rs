@@ -7,14 +7,43 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::encode::tracelogging::Head;
+use crate::encode::Wire;
+
 /// One event a [`CaptureSink`] received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapturedEvent {
     /// The tracepoint it was written to, e.g. `myprovider_L4K1`.
     pub tracepoint: String,
-    /// The bytes the kernel would have received after the `write_index`: the EventHeader
-    /// event, ready for `tracepoint_decode::EventHeaderEnumeratorContext`.
+    /// EventHeader: the bytes the kernel would have received after the `write_index`, ready
+    /// for `tracepoint_decode::EventHeaderEnumeratorContext`. ETW: the event metadata
+    /// followed by the data.
     pub payload: Vec<u8>,
+    /// ETW ([`CaptureSink::etw`]): what `EventWriteTransfer` would have received.
+    pub etw: Option<EtwCaptured>,
+}
+
+/// An ETW event as the ETW sink would pass it to `EventWriteTransfer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtwCaptured {
+    /// `EVENT_DESCRIPTOR.Level`, 1..=5.
+    pub level: u8,
+    /// `EVENT_DESCRIPTOR.Keyword`.
+    pub keyword: u64,
+    /// `EVENT_DESCRIPTOR.Opcode`.
+    pub opcode: u8,
+    /// `EVENT_DESCRIPTOR.Id` and `.Version`.
+    pub id: u16,
+    /// See `id`.
+    pub version: u8,
+    /// The activity id's 16 bytes, if the event has one.
+    pub activity_id: Option<[u8; 16]>,
+    /// The related (parent) activity id.
+    pub related_id: Option<[u8; 16]>,
+    /// The event metadata block (TraceLogging: u16 size, tag, name, fields).
+    pub meta: Vec<u8>,
+    /// The data block.
+    pub data: Vec<u8>,
 }
 
 /// Keeps events in memory instead of writing them to the kernel: for testing code that
@@ -49,6 +78,8 @@ struct Inner {
     tracepoints: Mutex<HashMap<String, Arc<AtomicBool>>>,
     /// Whether tracepoints not named in `set_listening` are listened to.
     not_listening_by_default: AtomicBool,
+    /// The format captured.
+    wire: Wire,
     /// Non-zero: every write fails with this errno.
     write_errno: AtomicI32,
     /// Each write first sleeps this long: a slow kernel, to fill queues in tests.
@@ -56,9 +87,26 @@ struct Inner {
 }
 
 impl CaptureSink {
-    /// A capture in which every tracepoint is listened to.
+    /// A capture of EventHeader events (as user_events would receive), in which every
+    /// tracepoint is listened to.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A capture of ETW TraceLogging events (as ETW would receive), in which every
+    /// (level, keyword) is listened to. Each event's [`CapturedEvent::etw`] holds them.
+    pub fn etw() -> Self {
+        CaptureSink {
+            inner: Arc::new(Inner {
+                wire: Wire::TraceLogging,
+                ..Inner::default()
+            }),
+        }
+    }
+
+    /// The format captured.
+    pub fn wire(&self) -> Wire {
+        self.inner.wire
     }
 
     /// Sets whether `tracepoint` is listened to (as if a perf session attached or detached).
@@ -107,7 +155,7 @@ impl CaptureSink {
         names
     }
 
-    pub(crate) fn register(&self, name: &str) -> CaptureTracepoint {
+    pub(crate) fn register(&self, name: &str, level: u8, keyword: u64) -> CaptureTracepoint {
         let default = !self.inner.not_listening_by_default.load(Relaxed);
         let listening = self
             .inner
@@ -120,6 +168,8 @@ impl CaptureSink {
             sink: self.clone(),
             name: name.to_owned(),
             listening,
+            level,
+            keyword,
         }
     }
 }
@@ -137,6 +187,8 @@ pub(crate) struct CaptureTracepoint {
     sink: CaptureSink,
     name: String,
     listening: Arc<AtomicBool>,
+    level: u8,
+    keyword: u64,
 }
 
 impl CaptureTracepoint {
@@ -157,10 +209,33 @@ impl CaptureTracepoint {
         if errno != 0 {
             return errno;
         }
-        let payload = parts.concat();
+        let etw = match self.sink.inner.wire {
+            Wire::EventHeader => None,
+            Wire::TraceLogging => {
+                let Some(head) = Head::parse(parts[0]) else {
+                    return libc::EINVAL;
+                };
+                Some(EtwCaptured {
+                    level: self.level,
+                    keyword: self.keyword,
+                    opcode: head.opcode,
+                    id: head.id,
+                    version: head.version,
+                    activity_id: head.activity,
+                    related_id: head.related,
+                    meta: parts[1].to_vec(),
+                    data: parts[2].to_vec(),
+                })
+            }
+        };
+        let payload = match etw {
+            None => parts.concat(),
+            Some(_) => [parts[1], parts[2]].concat(),
+        };
         self.sink.inner.events.lock().push(CapturedEvent {
             tracepoint: self.name.clone(),
             payload,
+            etw,
         });
         0
     }

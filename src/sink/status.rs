@@ -34,6 +34,13 @@ pub enum TracepointStatus {
     },
     /// Registered once, and unregistered by `shutdown`.
     Unregistered,
+    /// An ETW sink off Windows: ETW exists only there, so nothing is written.
+    EtwUnavailable,
+    /// ETW refused the provider's registration (`EventRegister`).
+    EtwFailed {
+        /// The Win32 error.
+        error: u32,
+    },
 }
 
 impl TracepointStatus {
@@ -45,6 +52,15 @@ impl TracepointStatus {
             libc::EOPNOTSUPP => TracepointStatus::TracefsMissing { errno },
             libc::EACCES | libc::EPERM => TracepointStatus::PermissionDenied { errno },
             _ => TracepointStatus::Failed { errno },
+        }
+    }
+
+    /// The status of an ETW provider registration that returned `error` (0 is success).
+    pub fn from_etw(error: u32) -> Self {
+        match error {
+            _ if !cfg!(windows) => TracepointStatus::EtwUnavailable,
+            0 => TracepointStatus::Registered,
+            error => TracepointStatus::EtwFailed { error },
         }
     }
 
@@ -60,7 +76,10 @@ impl TracepointStatus {
             | TracepointStatus::TracefsMissing { errno }
             | TracepointStatus::PermissionDenied { errno }
             | TracepointStatus::Failed { errno } => Some(errno),
-            TracepointStatus::Registered | TracepointStatus::Unregistered => None,
+            TracepointStatus::Registered
+            | TracepointStatus::Unregistered
+            | TracepointStatus::EtwUnavailable
+            | TracepointStatus::EtwFailed { .. } => None,
         }
     }
 }
@@ -82,6 +101,12 @@ impl fmt::Display for TracepointStatus {
             ),
             TracepointStatus::Failed { errno } => write!(f, "registration failed (errno {errno})"),
             TracepointStatus::Unregistered => f.write_str("unregistered"),
+            TracepointStatus::EtwUnavailable => {
+                f.write_str("ETW exists only on Windows: nothing is written")
+            }
+            TracepointStatus::EtwFailed { error } => {
+                write!(f, "ETW registration failed (Win32 error {error})")
+            }
         }
     }
 }

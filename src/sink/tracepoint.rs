@@ -1,11 +1,14 @@
-//! One tracepoint, whichever sink it belongs to.
+//! One tracepoint, whichever sink it belongs to: a user_events tracepoint, or one (level,
+//! keyword) of an ETW provider.
 
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
 
 use super::capture::CaptureTracepoint;
+use super::etw::EtwProvider;
 use super::user_events::{eventheader_name_args, UserEventsTracepoint};
-use super::{Sink, TracepointStatus};
+use super::{SinkProvider, TracepointStatus};
 
 /// A registered tracepoint: its name, its registration status, and the sink's handle.
 pub(crate) struct Tracepoint {
@@ -17,56 +20,66 @@ pub(crate) struct Tracepoint {
 
 enum Handle {
     UserEvents(UserEventsTracepoint),
+    Etw {
+        provider: Arc<EtwProvider>,
+        level: u8,
+        keyword: u64,
+    },
     Capture(CaptureTracepoint),
 }
 
+/// What a tracepoint is registered as.
+pub(crate) struct Definition<'a> {
+    /// Its name, e.g. `myprovider_L4K1` (already validated).
+    pub name: String,
+    /// For user_events: the field list after the name, e.g.
+    /// `u32 protocol;char[8] version;__rel_loc u8[] buffer;`; `None` for EventHeader.
+    pub fields: Option<&'a str>,
+    /// ETW's level and keyword of its events.
+    pub level: u8,
+    pub keyword: u64,
+}
+
 impl Tracepoint {
-    /// Registers the EventHeader tracepoint `name` (already validated) with `sink`.
-    pub(crate) fn register(sink: &Sink, name: String) -> Tracepoint {
-        let (handle, registration) = match sink {
-            Sink::UserEvents => {
-                let (tp, errno) = match eventheader_name_args(&name) {
+    /// Registers `def` with the provider's sink.
+    ///
+    /// Field lists are the crate's own constants, not user input; one holding a NUL is
+    /// refused (EINVAL) rather than registered.
+    pub(crate) fn register(provider: &SinkProvider, def: Definition<'_>) -> Tracepoint {
+        let Definition {
+            name,
+            fields,
+            level,
+            keyword,
+        } = def;
+        let (handle, registration) = match provider {
+            SinkProvider::UserEvents => {
+                let name_args = match fields {
+                    None => eventheader_name_args(&name),
+                    Some(fields) => CString::new(format!("{name} {fields}")).ok(),
+                };
+                let (tp, errno) = match name_args {
                     Some(args) => UserEventsTracepoint::register(&args),
                     // Unreachable for validated names; refuse rather than panic.
                     None => (UserEventsTracepoint::unregistered(), libc::EINVAL),
                 };
                 (Handle::UserEvents(tp), TracepointStatus::from_errno(errno))
             }
-            Sink::Capture(capture) => (
-                Handle::Capture(capture.register(&name)),
+            SinkProvider::Etw(provider) => (
+                Handle::Etw {
+                    provider: provider.clone(),
+                    level,
+                    keyword,
+                },
+                TracepointStatus::from_etw(provider.registration()),
+            ),
+            SinkProvider::Capture(capture) => (
+                Handle::Capture(capture.register(&name, level, keyword)),
                 TracepointStatus::Registered,
             ),
         };
         Tracepoint {
             name,
-            registration,
-            unregistered: AtomicBool::new(false),
-            handle,
-        }
-    }
-
-    /// Registers the tracepoint `name` with an explicit field list `args` (the part of the
-    /// kernel's `name_args` after the name), for layouts other than EventHeader, such as
-    /// `otlp_metrics u32 protocol;char[8] version;__rel_loc u8[] buffer;`.
-    ///
-    /// `name` and `args` are the crate's own constants, not user input; one holding a NUL is
-    /// refused (EINVAL) rather than registered.
-    pub(crate) fn register_with_args(sink: &Sink, name: &str, args: &str) -> Tracepoint {
-        let (handle, registration) = match sink {
-            Sink::UserEvents => {
-                let (tp, errno) = match CString::new(format!("{name} {args}")) {
-                    Ok(name_args) => UserEventsTracepoint::register(&name_args),
-                    Err(_) => (UserEventsTracepoint::unregistered(), libc::EINVAL),
-                };
-                (Handle::UserEvents(tp), TracepointStatus::from_errno(errno))
-            }
-            Sink::Capture(capture) => (
-                Handle::Capture(capture.register(name)),
-                TracepointStatus::Registered,
-            ),
-        };
-        Tracepoint {
-            name: name.to_owned(),
             registration,
             unregistered: AtomicBool::new(false),
             handle,
@@ -87,19 +100,30 @@ impl Tracepoint {
         }
     }
 
-    /// True while a session listens: one relaxed atomic load.
+    /// True while a session listens: one relaxed atomic load (three for ETW).
     #[inline(always)]
     pub(crate) fn enabled(&self) -> bool {
         match &self.handle {
             Handle::UserEvents(tp) => tp.enabled(),
+            Handle::Etw {
+                provider,
+                level,
+                keyword,
+            } => provider.enable_state().enabled(*level, *keyword),
             Handle::Capture(tp) => tp.enabled(),
         }
     }
 
-    /// Writes one event given as (header, metadata, data). Returns 0 or an errno.
+    /// Writes one event given as (header, metadata, data). Returns 0 or an errno (a Win32
+    /// error for ETW).
     pub(crate) fn write(&self, parts: [&[u8]; 3]) -> i32 {
         match &self.handle {
             Handle::UserEvents(tp) => tp.write(parts),
+            Handle::Etw {
+                provider,
+                level,
+                keyword,
+            } => provider.write(*level, *keyword, parts),
             Handle::Capture(tp) => tp.write(parts),
         }
     }
@@ -113,6 +137,9 @@ impl Tracepoint {
             Handle::UserEvents(tp) => {
                 tp.unregister();
             }
+            // One registration serves all of a provider's tracepoints: unregistering any
+            // (shutdown unregisters all) ends it.
+            Handle::Etw { provider, .. } => provider.unregister(),
             Handle::Capture(tp) => tp.unregister(),
         }
     }

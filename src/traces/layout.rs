@@ -20,15 +20,24 @@
 //!
 //! Events and links are capped at 127 each (and shrink first when an event must be cut to
 //! fit); an event's or link's own attributes at 125.
+//!
+//! On ETW (TraceLogging) the content is the same with ETW's `PartA`
+//! (`PartA { ext_dt { traceId, spanId }, ext_cloud { .. }, time }`, see
+//! [`add_part_a`]), a u16 `__csver__` and 4-byte booleans; the event's activity id is
+//! the span's and its related activity id the parent's (see
+//! [`etw_activity_id`](crate::encode::etw_activity_id)), so Windows tools nest spans and
+//! group the logs written inside them.
 
-use eventheader::{FieldFormat, Level, Opcode};
+use eventheader::{FieldFormat, Level};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::encode::common_schema::{add_cloud_role, add_hex, add_time};
+use crate::encode::common_schema::{
+    add_hex, add_part_a, add_time, begin_event, finish_event, PartA,
+};
 use crate::encode::value::add_attribute_value;
-use crate::encode::{EventBuf, Limits, Pass, MAX_STRUCT_FIELDS};
+use crate::encode::{EventBuf, Limits, Pass, Wire, MAX_STRUCT_FIELDS};
 
 /// Attribute keys written into PartB under Common Schema names instead of PartC.
 pub const WELL_KNOWN: &[(&str, &str)] = &[
@@ -53,6 +62,7 @@ fn well_known(key: &str) -> Option<&'static str> {
 
 /// What a span event needs besides the span.
 pub(crate) struct SpanContext<'a> {
+    pub wire: Wire,
     pub role: Option<&'a str>,
     pub role_instance: Option<&'a str>,
     pub thread_id: Option<u32>,
@@ -82,31 +92,28 @@ pub(crate) fn encode_span(
     limits: Limits,
     truncated_from: Option<u32>,
 ) -> Pass {
-    buf.start("Span");
-    buf.add_u32("__csver__", 0x400, FieldFormat::Default);
-
-    let part_a = buf.begin_struct("PartA");
-    let mut fields = 3;
-    add_time(buf, "time", span.end_time);
-    add_hex(
+    begin_event(buf, cx.wire, "Span");
+    let trace_id = span.span_context.trace_id().to_bytes();
+    let span_id = span.span_context.span_id().to_bytes();
+    add_part_a(
         buf,
-        "ext_dt_traceId",
-        &span.span_context.trace_id().to_bytes(),
+        &PartA {
+            time: span.end_time,
+            trace_id: Some(trace_id),
+            span_id: Some(span_id),
+            role: cx.role,
+            role_instance: cx.role_instance,
+        },
     );
-    add_hex(
-        buf,
-        "ext_dt_spanId",
-        &span.span_context.span_id().to_bytes(),
-    );
-    fields += add_cloud_role(buf, cx.role, cx.role_instance);
-    buf.end_struct(part_a, fields);
+    let parent = (span.parent_span_id != opentelemetry::trace::SpanId::INVALID)
+        .then(|| span.parent_span_id.to_bytes());
 
     let part_b = buf.begin_struct("PartB");
     let mut fields = 5;
     buf.add_str("_typeName", "Span", FieldFormat::Default, usize::MAX);
     buf.add_str("name", &span.name, FieldFormat::Default, limits.max_str);
-    if span.parent_span_id != opentelemetry::trace::SpanId::INVALID {
-        add_hex(buf, "parentId", &span.parent_span_id.to_bytes());
+    if let Some(parent) = &parent {
+        add_hex(buf, "parentId", parent);
         fields += 1;
     }
     add_time(buf, "startTime", span.start_time);
@@ -173,7 +180,7 @@ pub(crate) fn encode_span(
         buf.add_u32("_truncated", original, FieldFormat::Default);
     }
     Pass {
-        finished: buf.finish(cx.level, Opcode::Info, None),
+        finished: finish_event(buf, cx.level, Some((trace_id, span_id)), parent),
         attributes: total,
     }
 }

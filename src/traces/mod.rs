@@ -21,6 +21,8 @@ pub use layout::WELL_KNOWN;
 pub use processor::{Processor, ProcessorBuilder};
 
 use opentelemetry::otel_warn;
+
+use crate::sink::Sink;
 use opentelemetry_sdk::trace::TracerProviderBuilder;
 
 /// Adds a user_events span exporter to a `TracerProviderBuilder`.
@@ -33,16 +35,49 @@ pub trait UserEventsTracerProviderBuilderExt {
 
 impl UserEventsTracerProviderBuilderExt for TracerProviderBuilder {
     fn with_user_events_exporter(self, provider: &str) -> Self {
-        match Processor::builder(provider).build() {
-            Ok(processor) => self.with_span_processor(processor),
-            Err(error) => {
-                otel_warn!(
-                    name: "UserEvents.InvalidProvider",
-                    error = error.to_string(),
-                    message = "no user_events span exporter was added"
-                );
-                self
-            }
+        add_processor(self, provider, Sink::UserEvents)
+    }
+}
+
+/// Adds an ETW span exporter to a `TracerProviderBuilder`: the one-line switch from
+/// [`UserEventsTracerProviderBuilderExt::with_user_events_exporter`]. Spans become
+/// TraceLogging events whose activity id is the span's and related activity id the parent's.
+pub trait EtwTracerProviderBuilderExt {
+    /// Adds a [`Processor`] writing to the ETW provider `provider` with default options; an
+    /// invalid name adds no exporter and logs one warning.
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// use otel_os_events::EtwTracerProviderBuilderExt;
+    ///
+    /// let provider = SdkTracerProvider::builder()
+    ///     .with_etw_exporter("MyCompany.MyComponent")
+    ///     .build();
+    /// # drop(provider);
+    /// ```
+    fn with_etw_exporter(self, provider: &str) -> Self;
+}
+
+impl EtwTracerProviderBuilderExt for TracerProviderBuilder {
+    fn with_etw_exporter(self, provider: &str) -> Self {
+        add_processor(self, provider, Sink::Etw)
+    }
+}
+
+fn add_processor(
+    builder: TracerProviderBuilder,
+    provider: &str,
+    sink: Sink,
+) -> TracerProviderBuilder {
+    match Processor::builder(provider).with_sink(sink).build() {
+        Ok(processor) => builder.with_span_processor(processor),
+        Err(error) => {
+            otel_warn!(
+                name: "OsEvents.InvalidProvider",
+                error = error.to_string(),
+                message = "no span exporter was added"
+            );
+            builder
         }
     }
 }

@@ -13,7 +13,6 @@ use opentelemetry_sdk::Resource;
 use crate::encode::OversizePolicy;
 use crate::error::{validate_provider_name, validate_size_and_mode};
 use crate::handle::{cloud_role, Observed, ProcessorHandle};
-use crate::logs::DEFAULT_MAX_EVENT_SIZE;
 use crate::mode::{Mode, Writer};
 use crate::sink::{Sink, TracepointStatusEntry};
 use crate::state::{ProviderState, SizeLimits};
@@ -21,6 +20,7 @@ use crate::sync::Arc;
 use crate::{DropReason, Error, Stats};
 
 use super::layout::{encode_span, SpanContext};
+use crate::encode::Wire;
 
 /// Builds a span [`Processor`]; see [`Processor::builder`].
 #[derive(Debug, Clone)]
@@ -28,7 +28,8 @@ pub struct ProcessorBuilder {
     provider: String,
     keyword: u64,
     level: u8,
-    max_event_size: usize,
+    /// `None`: the sink's default.
+    max_event_size: Option<usize>,
     oversize: OversizePolicy,
     sink: Sink,
     mode: Mode,
@@ -50,7 +51,7 @@ impl ProcessorBuilder {
 
     /// The largest event payload to write (default and range as for logs).
     pub fn with_max_event_size(mut self, bytes: usize) -> Self {
-        self.max_event_size = bytes;
+        self.max_event_size = Some(bytes);
         self
     }
 
@@ -60,7 +61,7 @@ impl ProcessorBuilder {
         self
     }
 
-    /// Where to write (default user_events).
+    /// Where to write (default [`Sink::default`]: user_events, or ETW on Windows).
     pub fn with_sink(mut self, sink: Sink) -> Self {
         self.sink = sink;
         self
@@ -74,18 +75,19 @@ impl ProcessorBuilder {
 
     /// Validates the options and registers the tracepoint.
     pub fn build(self) -> Result<Processor, Error> {
-        validate_provider_name(&self.provider)?;
+        let wire = self.sink.wire();
+        validate_provider_name(&self.provider, wire)?;
         if !(1..=5).contains(&self.level) {
             return Err(Error::InvalidLevel { level: self.level });
         }
-        validate_size_and_mode(self.max_event_size, &self.mode)?;
+        let max_event_size = validate_size_and_mode(self.max_event_size, wire, &self.mode)?;
         let limits = SizeLimits {
-            max_event_size: self.max_event_size,
+            max_event_size,
             oversize: self.oversize,
         };
         let observed = Observed::new(ProviderState::new(
             &self.provider,
-            self.sink,
+            self.sink.clone(),
             self.keyword,
             limits,
         ));
@@ -95,6 +97,7 @@ impl ProcessorBuilder {
             observed,
             level: Level::from_int(self.level),
             writer,
+            wire,
             role: None,
             role_instance: None,
             shut_down: AtomicBool::new(false),
@@ -108,6 +111,8 @@ pub struct Processor {
     observed: Arc<Observed>,
     level: Level,
     writer: Writer,
+    /// The format the sink takes.
+    wire: Wire,
     role: Option<String>,
     role_instance: Option<String>,
     shut_down: AtomicBool,
@@ -120,7 +125,7 @@ impl Processor {
             provider: provider.to_owned(),
             keyword: 1,
             level: 4,
-            max_event_size: DEFAULT_MAX_EVENT_SIZE,
+            max_event_size: None,
             oversize: OversizePolicy::default(),
             sink: Sink::default(),
             mode: Mode::default(),
@@ -163,6 +168,7 @@ impl SpanProcessor for Processor {
             return;
         }
         let cx = SpanContext {
+            wire: self.wire,
             role: self.role.as_deref(),
             role_instance: self.role_instance.as_deref(),
             thread_id: self.writer.thread_id(),

@@ -1,0 +1,278 @@
+//! Windows ETW, through the `tracelogging` crate's provider context (`EventRegister`,
+//! `EventSetInformation`, `EventWriteTransfer`, and the enable callback). Off Windows that crate
+//! compiles these calls as no-ops, so everything here builds and runs on every platform and
+//! only the final OS calls differ.
+//!
+//! ETW tells a provider when sessions enable or disable it, through its enable callback: the
+//! level and keywords asked for. [`EtwProvider`] keeps them and answers "is this (level,
+//! keyword) enabled" with the rules TraceLogging providers use, and wakes the provider's
+//! listener watcher at once (user_events can only be polled).
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock, Weak};
+
+use parking_lot::Mutex;
+use tracelogging::_internal::{EventDataDescriptor, EventDescriptor, ProviderContext};
+use tracelogging::{Channel, Guid, Level, Opcode};
+
+use crate::encode::tracelogging::{provider_metadata, Head, CHANNEL_TRACELOGGING};
+
+/// `EventSetInformation` class: provider traits (the provider metadata block).
+const EVENT_PROVIDER_SET_TRAITS: u32 = 2;
+/// `EVENT_DATA_DESCRIPTOR` types of the three blocks of a TraceLogging event.
+const DESCRIPTOR_PROVIDER_METADATA: u32 = 2;
+const DESCRIPTOR_EVENT_METADATA: u32 = 1;
+const DESCRIPTOR_DATA: u32 = 0;
+/// Win32 `ERROR_INVALID_PARAMETER`: a header this crate did not write.
+const ERROR_INVALID_PARAMETER: i32 = 87;
+
+/// What sessions asked of a provider, as its enable callback last heard.
+#[derive(Debug, Default)]
+pub(crate) struct EnableState {
+    /// The session level (1 critical .. 5 verbose, 255 all), or -1 while disabled.
+    level: AtomicI32,
+    any: AtomicU64,
+    all: AtomicU64,
+    /// The listener watcher to wake on a change.
+    waker: Mutex<Option<std::thread::Thread>>,
+}
+
+impl EnableState {
+    fn new() -> Self {
+        let state = Self::default();
+        state.level.store(-1, Relaxed);
+        state
+    }
+
+    /// True if a session wants events of `level` and `keyword`: TraceLogging's rule (a
+    /// keyword of 0 matches every session).
+    #[inline]
+    pub(crate) fn enabled(&self, level: u8, keyword: u64) -> bool {
+        if i32::from(level) > self.level.load(Relaxed) {
+            return false;
+        }
+        let all = self.all.load(Relaxed);
+        keyword == 0 || (keyword & self.any.load(Relaxed) != 0 && keyword & all == all)
+    }
+
+    /// An enable callback: control code 0 disables, 1 enables with `level` and the keyword
+    /// masks; others (2, capture state) change nothing.
+    pub(crate) fn update(&self, control_code: u32, level: u8, any: u64, all: u64) {
+        match control_code {
+            0 => self.level.store(-1, Relaxed),
+            1 => {
+                self.any.store(any, Relaxed);
+                self.all.store(all, Relaxed);
+                self.level.store(i32::from(level), Relaxed);
+            }
+            _ => return,
+        }
+        if let Some(watcher) = &*self.waker.lock() {
+            watcher.unpark();
+        }
+    }
+}
+
+/// The enable callbacks' way back to their providers: the callback ETW calls is a plain
+/// function given a `usize` context, which keys this map.
+fn callbacks() -> &'static Mutex<HashMap<usize, Weak<EnableState>>> {
+    static MAP: OnceLock<Mutex<HashMap<usize, Weak<EnableState>>>> = OnceLock::new();
+    MAP.get_or_init(Default::default)
+}
+
+/// The enable callback registered for every provider (`tracelogging::ProviderEnableCallback`).
+pub(crate) fn enable_callback(
+    _source_id: &Guid,
+    control_code: u32,
+    level: Level,
+    any: u64,
+    all: u64,
+    _filter_data: usize,
+    context: usize,
+) {
+    let state = callbacks().lock().get(&context).and_then(Weak::upgrade);
+    if let Some(state) = state {
+        state.update(control_code, level.as_int(), any, all);
+    }
+}
+
+/// One registered ETW provider, shared by all its (level, keyword) tracepoints.
+pub(crate) struct EtwProvider {
+    context: Pin<Box<ProviderContext>>,
+    /// The provider metadata block sent with every event.
+    meta: Vec<u8>,
+    enable: Arc<EnableState>,
+    key: usize,
+    /// The Win32 error of `EventRegister` (0: registered).
+    registration: u32,
+}
+
+impl EtwProvider {
+    /// Registers the provider `name` with id `id` (usually derived from the name).
+    pub(crate) fn register(name: &str, id: Guid) -> Self {
+        static NEXT_KEY: AtomicUsize = AtomicUsize::new(1);
+        let key = NEXT_KEY.fetch_add(1, Relaxed);
+        let enable = Arc::new(EnableState::new());
+        callbacks().lock().insert(key, Arc::downgrade(&enable));
+        let context = Box::pin(ProviderContext::new());
+        // SAFETY: `context` is pinned on the heap and owned by the returned provider, whose
+        // Drop unregisters it (ending the callbacks) before the memory is freed, so ETW never
+        // calls back into freed memory or an unloaded module while it is registered. It is
+        // fresh, so not registered already; no other thread can reach it yet.
+        let registration = unsafe { context.as_ref().register(&id, Some(enable_callback), key) };
+        let meta = provider_metadata(name);
+        if registration == 0 {
+            context.set_information(EVENT_PROVIDER_SET_TRAITS, &meta);
+        }
+        EtwProvider {
+            context,
+            meta,
+            enable,
+            key,
+            registration,
+        }
+    }
+
+    /// The enable state its callback keeps.
+    pub(crate) fn enable_state(&self) -> &EnableState {
+        &self.enable
+    }
+
+    /// The Win32 error of the registration (0 on success).
+    pub(crate) fn registration(&self) -> u32 {
+        self.registration
+    }
+
+    /// Wakes `watcher` whenever sessions enable or disable the provider.
+    pub(crate) fn set_waker(&self, watcher: Option<std::thread::Thread>) {
+        *self.enable.waker.lock() = watcher;
+    }
+
+    /// Writes one finished TraceLogging event (header, event metadata, data) with `level`
+    /// and `keyword`. Returns 0 or a Win32 error.
+    pub(crate) fn write(&self, level: u8, keyword: u64, parts: [&[u8]; 3]) -> i32 {
+        let Some(head) = Head::parse(parts[0]) else {
+            return ERROR_INVALID_PARAMETER;
+        };
+        let descriptor = EventDescriptor::from_parts(
+            head.id,
+            head.version,
+            Channel::from(CHANNEL_TRACELOGGING),
+            Level::from(level),
+            Opcode::from(head.opcode),
+            0,
+            keyword,
+        );
+        let blocks = [
+            EventDataDescriptor::from_raw_bytes(&self.meta, DESCRIPTOR_PROVIDER_METADATA),
+            EventDataDescriptor::from_raw_bytes(parts[1], DESCRIPTOR_EVENT_METADATA),
+            EventDataDescriptor::from_raw_bytes(parts[2], DESCRIPTOR_DATA),
+        ];
+        let error = self.context.write_transfer(
+            &descriptor,
+            head.activity.as_ref(),
+            head.related.as_ref(),
+            &blocks,
+        );
+        i32::try_from(error).unwrap_or(i32::MAX)
+    }
+
+    /// Unregisters (ETW stops calling back; later writes do nothing).
+    pub(crate) fn unregister(&self) {
+        self.context.unregister();
+        self.enable.level.store(-1, Relaxed);
+    }
+}
+
+impl Drop for EtwProvider {
+    fn drop(&mut self) {
+        self.context.unregister();
+        callbacks().lock().remove(&self.key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAME: &str = "OtelOsEvents.Test";
+
+    fn provider() -> EtwProvider {
+        EtwProvider::register(NAME, Guid::from_name(NAME))
+    }
+
+    #[test]
+    fn disabled_until_a_session_enables_it() {
+        let p = provider();
+        assert!(!p.enable_state().enabled(1, 1));
+        // What ETW calls on a session enabling level 4 (informational), keyword 0x3.
+        enable_callback(
+            &Guid::from_name(NAME),
+            1,
+            Level::Informational,
+            0x3,
+            0,
+            0,
+            p.key,
+        );
+        let s = p.enable_state();
+        assert!(s.enabled(4, 1) && s.enabled(1, 2) && s.enabled(4, 0));
+        assert!(!s.enabled(5, 1), "verbose is above the session's level");
+        assert!(
+            !s.enabled(4, 4),
+            "keyword 4 is not in the session's any-mask"
+        );
+        enable_callback(&Guid::from_name(NAME), 2, Level::Verbose, 0, 0, 0, p.key);
+        assert!(!s.enabled(5, 1), "capture-state changes nothing");
+        enable_callback(&Guid::from_name(NAME), 0, Level::from(0), 0, 0, 0, p.key);
+        assert!(!s.enabled(1, 1) && !s.enabled(1, 0));
+    }
+
+    #[test]
+    fn match_all_keywords_must_all_be_present() {
+        let p = provider();
+        enable_callback(
+            &Guid::from_name(NAME),
+            1,
+            Level::Verbose,
+            0xff,
+            0x3,
+            0,
+            p.key,
+        );
+        assert!(p.enable_state().enabled(5, 0x7));
+        assert!(!p.enable_state().enabled(5, 0x1));
+    }
+
+    #[test]
+    fn a_callback_for_a_dropped_provider_is_ignored() {
+        let p = provider();
+        let key = p.key;
+        drop(p);
+        enable_callback(&Guid::zero(), 1, Level::Verbose, !0, 0, 0, key);
+        assert!(callbacks().lock().get(&key).is_none());
+    }
+
+    #[test]
+    fn a_callback_wakes_the_watcher() {
+        let p = provider();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let watcher = std::thread::spawn(move || {
+            std::thread::park();
+            tx.send(()).unwrap();
+        });
+        p.set_waker(Some(watcher.thread().clone()));
+        enable_callback(&Guid::from_name(NAME), 1, Level::Verbose, 1, 0, 0, p.key);
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the watcher was woken");
+        watcher.join().unwrap();
+    }
+
+    #[test]
+    fn a_foreign_header_is_refused() {
+        let p = provider();
+        assert_eq!(p.write(4, 1, [&[1, 2], &[], &[]]), ERROR_INVALID_PARAMETER);
+    }
+}
