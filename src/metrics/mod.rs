@@ -15,7 +15,7 @@
 //! [`ETW_EVENT_ID`] (81), version 0, level 4, keyword 1, of provider [`ETW_PROVIDER_NAME`] with
 //! the fixed id [`ETW_PROVIDER_ID`]: metadata is the event name alone, data is the OTLP buffer
 //! (no fields), as the existing ETW metrics exporter writes. The default maximum event size
-//! there is [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE).
+//! there is [`DEFAULT_ETW_MAX_EVENT_SIZE`].
 //!
 //! # Event layout
 //!

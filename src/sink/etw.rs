@@ -37,11 +37,18 @@ pub(crate) struct EnableState {
     all: AtomicU64,
     /// The listener watcher to wake on a change.
     waker: Mutex<Option<std::thread::Thread>>,
+    /// The provider's name (for tests that play ETW's part).
+    #[cfg(test)]
+    provider: String,
 }
 
 impl EnableState {
-    fn new() -> Self {
-        let state = Self::default();
+    fn new(_provider: &str) -> Self {
+        let state = EnableState {
+            #[cfg(test)]
+            provider: _provider.to_owned(),
+            ..Self::default()
+        };
         state.level.store(-1, Relaxed);
         state
     }
@@ -114,7 +121,7 @@ impl EtwProvider {
     pub(crate) fn register(name: &str, id: Guid) -> Self {
         static NEXT_KEY: AtomicUsize = AtomicUsize::new(1);
         let key = NEXT_KEY.fetch_add(1, Relaxed);
-        let enable = Arc::new(EnableState::new());
+        let enable = Arc::new(EnableState::new(name));
         callbacks().lock().insert(key, Arc::downgrade(&enable));
         let context = Box::pin(ProviderContext::new());
         // SAFETY: `context` is pinned on the heap and owned by the returned provider, whose
@@ -190,6 +197,23 @@ impl Drop for EtwProvider {
     fn drop(&mut self) {
         self.context.unregister();
         callbacks().lock().remove(&self.key);
+    }
+}
+
+/// Plays ETW's part for tests: calls the enable callback of every live provider named
+/// `provider`, as a session enabling (1) or disabling (0) it would.
+#[cfg(test)]
+pub(crate) fn simulate_session(provider: &str, control_code: u32, level: u8, any: u64) {
+    let keys: Vec<usize> = callbacks()
+        .lock()
+        .iter()
+        .filter(|(_, state)| state.upgrade().is_some_and(|s| s.provider == provider))
+        .map(|(key, _)| *key)
+        .collect();
+    assert!(!keys.is_empty(), "no live provider {provider}");
+    for key in keys {
+        let id = Guid::from_name(provider);
+        enable_callback(&id, control_code, Level::from(level), any, 0, 0, key);
     }
 }
 
@@ -274,5 +298,81 @@ mod tests {
     fn a_foreign_header_is_refused() {
         let p = provider();
         assert_eq!(p.write(4, 1, [&[1, 2], &[], &[]]), ERROR_INVALID_PARAMETER);
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+    use opentelemetry_sdk::logs::SdkLoggerProvider;
+    use parking_lot::Mutex;
+
+    use super::simulate_session;
+    use crate::logs::Processor;
+    use crate::sink::Sink;
+    use crate::ListenerChange;
+
+    /// Waits (up to 10 s) until `changes` holds `n` entries.
+    fn wait_for(changes: &Mutex<Vec<ListenerChange>>, n: usize) -> Vec<ListenerChange> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while changes.lock().len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::mem::take(&mut *changes.lock())
+    }
+
+    #[test]
+    fn etw_enable_callbacks_reach_the_state_the_listener_callback_and_the_writes() {
+        const NAME: &str = "OtelOsEvents.SessionTest";
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let seen = changes.clone();
+        let processor = Processor::builder(NAME)
+            .with_sink(Sink::Etw)
+            .with_listener_callback(move |c| seen.lock().push(c.clone()))
+            // Far longer than the test: only ETW's callback can wake the watcher in time.
+            .with_listener_poll_interval(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let handle = processor.handle();
+        let provider = SdkLoggerProvider::builder()
+            .with_log_processor(processor)
+            .build();
+        let logger = provider.logger("test");
+        let emit = |severity| {
+            let mut r = logger.create_log_record();
+            r.set_severity_number(severity);
+            logger.emit(r);
+        };
+        emit(Severity::Info);
+        assert_eq!(handle.stats().accepted, 0, "no session yet");
+
+        // A session asks for informational and more severe, keyword 1.
+        simulate_session(NAME, 1, 4, 1);
+        let mut on = wait_for(&changes, 4);
+        on.sort_by_key(|c| c.level);
+        let levels: Vec<(u8, u64, bool)> = on
+            .iter()
+            .map(|c| (c.level, c.keyword, c.listening))
+            .collect();
+        assert_eq!(
+            levels,
+            [(1, 1, true), (2, 1, true), (3, 1, true), (4, 1, true)]
+        );
+        assert_eq!(on[3].tracepoint, format!("{NAME}_L4K1"));
+
+        emit(Severity::Info);
+        emit(Severity::Debug); // verbose: not asked for
+        let stats = handle.stats();
+        assert_eq!((stats.accepted, stats.written), (1, 1));
+
+        simulate_session(NAME, 0, 0, 0);
+        let off = wait_for(&changes, 4);
+        assert_eq!(off.len(), 4);
+        assert!(off.iter().all(|c| !c.listening));
+        emit(Severity::Error);
+        assert_eq!(handle.stats().accepted, 1, "disabled again");
     }
 }
