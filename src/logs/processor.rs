@@ -106,10 +106,10 @@ impl Processor {
             .filter(|s| !s.status.is_registered())
         {
             otel_warn!(
-                name: "UserEvents.NotRegistered",
+                name: "OsEvents.NotRegistered",
                 provider = b.provider.clone(),
                 status = first.status.to_string(),
-                message = "user_events tracepoints could not be registered: nothing will be written"
+                message = "the tracepoints (or ETW provider) could not be registered: nothing will be written"
             );
         }
         Ok(Processor {

@@ -135,10 +135,10 @@ impl Exporter {
         if !status.is_registered() {
             // One diagnostic per exporter, never one per export.
             otel_warn!(
-                name: "UserEvents.NotRegistered",
+                name: "OsEvents.NotRegistered",
                 tracepoint = TRACEPOINT_NAME,
                 status = status.to_string(),
-                message = "the metrics tracepoint could not be registered: nothing will be written"
+                message = "the metrics tracepoint (or ETW provider) could not be registered: nothing will be written"
             );
         }
         let shared = Arc::new(Shared {
