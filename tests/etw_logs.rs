@@ -75,6 +75,19 @@ fn begin(b: &mut tld::EventBuilder, name: &str, level: tld::Level) {
     b.add_u16("__csver__", 0x400, tld::OutType::Unsigned, 0);
 }
 
+/// The reference event of an Info record with nothing but its time, named `name`.
+fn bare_info_record(name: &str) -> tld::EventBuilder {
+    let mut b = tld::EventBuilder::new();
+    begin(&mut b, name, tld::Level::Informational);
+    b.add_struct("PartA", 1, 0);
+    str8(&mut b, "time", TIME);
+    b.add_struct("PartB", 2, 0);
+    str8(&mut b, "_typeName", "Log");
+    let severity = Severity::Info as i16;
+    b.add_i16("severityNumber", severity, tld::OutType::Default, 0);
+    b
+}
+
 #[test]
 fn every_value_kind_matches_tracelogging_dynamic() {
     let (provider, capture) = pipeline(Processor::builder("MyCompany.Checkout"), true);
@@ -179,18 +192,7 @@ fn a_bare_record_has_only_time_in_part_a_and_no_activity() {
         .logger("test")
         .emit(record(&provider, Severity::Info));
     let ours = only_event(&capture);
-    let mut b = tld::EventBuilder::new();
-    begin(&mut b, "Log", tld::Level::Informational);
-    b.add_struct("PartA", 1, 0);
-    str8(&mut b, "time", TIME);
-    b.add_struct("PartB", 2, 0);
-    str8(&mut b, "_typeName", "Log");
-    b.add_i16(
-        "severityNumber",
-        Severity::Info as i16,
-        tld::OutType::Default,
-        0,
-    );
+    let mut b = bare_info_record("Log");
     assert_same(&ours, &reference(&mut b));
     assert_eq!((ours.activity_id, ours.related_id), (None, None));
 }
@@ -258,18 +260,7 @@ fn queued_mode_writes_the_same_bytes_plus_the_thread_id() {
     let ours = only_event(&capture);
     // SAFETY: gettid takes no arguments and cannot fail.
     let tid = unsafe { libc::gettid() } as u32;
-    let mut b = tld::EventBuilder::new();
-    begin(&mut b, "Q", tld::Level::Informational);
-    b.add_struct("PartA", 1, 0);
-    str8(&mut b, "time", TIME);
-    b.add_struct("PartB", 2, 0);
-    str8(&mut b, "_typeName", "Log");
-    b.add_i16(
-        "severityNumber",
-        Severity::Info as i16,
-        tld::OutType::Default,
-        0,
-    );
+    let mut b = bare_info_record("Q");
     b.add_u32("_thread_id", tid, tld::OutType::Pid, 0);
     assert_same(&ours, &reference(&mut b));
 }
