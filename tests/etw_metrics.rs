@@ -15,6 +15,7 @@ use otel_os_events::encode::DEFAULT_ETW_MAX_EVENT_SIZE;
 use otel_os_events::metrics::{
     Exporter, ETW_EVENT_ID, ETW_PROVIDER_ID, ETW_PROVIDER_NAME, TRACEPOINT_NAME,
 };
+use otel_os_events::mode::{Mode, QueueOptions};
 use otel_os_events::sink::{CaptureSink, EtwCaptured, Sink, TracepointStatus};
 use prost::Message as _;
 use tracelogging_dynamic as tld;
@@ -105,4 +106,25 @@ fn the_provider_is_the_native_metrics_extensions() {
             TracepointStatus::EtwUnavailable
         );
     }
+}
+
+#[test]
+fn queued_mode_writes_the_same_events_from_the_flush_thread() {
+    let capture = CaptureSink::etw();
+    let builder = Exporter::builder()
+        .with_max_event_size(2048)
+        .with_mode(Mode::Queued(QueueOptions::default()));
+    let p = metrics_pipeline(builder, Some(&capture), |b| {
+        views(b).with_resource(resource())
+    });
+    let counter = p.provider.meter("m").u64_counter("requests").build();
+    for i in 0..300 {
+        counter.add(1, &[KeyValue::new("series", i as i64)]);
+    }
+    p.provider.force_flush().unwrap();
+    p.handle.force_flush().unwrap();
+    let requests = requests(&capture, 2048);
+    assert!(requests.len() > 3);
+    assert_eq!(flatten_proto(&requests), p.seen.lock().exports[0]);
+    assert_eq!(p.handle.stats().written, 300);
 }

@@ -17,6 +17,7 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use otel_os_events::encode::etw_activity_id;
+use otel_os_events::mode::{Mode, QueueOptions};
 use otel_os_events::sink::{CaptureSink, Sink};
 use otel_os_events::{logs, traces};
 use tracelogging_dynamic as tld;
@@ -32,7 +33,12 @@ fn context(trace: u128, span: u64) -> SpanContext {
 }
 
 fn tracer_provider(capture: &CaptureSink) -> SdkTracerProvider {
+    tracer_provider_with(capture, Mode::Sync)
+}
+
+fn tracer_provider_with(capture: &CaptureSink, mode: Mode) -> SdkTracerProvider {
     let processor = traces::Processor::builder("MyCompany.Spans")
+        .with_mode(mode)
         .with_sink(Sink::Capture(capture.clone()))
         .build()
         .unwrap();
@@ -158,4 +164,24 @@ fn a_root_span_has_no_related_activity_and_its_logs_share_its_activity() {
     assert_eq!(span.related_id, None, "a root span has no parent");
     assert_eq!(log.activity_id, Some(activity), "the log sits in the span");
     assert_eq!(log.related_id, None);
+}
+
+#[test]
+fn queued_spans_keep_their_activity_ids() {
+    let capture = CaptureSink::etw();
+    let provider = tracer_provider_with(&capture, Mode::Queued(QueueOptions::default()));
+    let tracer = provider.tracer("test");
+    let parent = opentelemetry::Context::new().with_remote_span_context(context(0x77, 0x33));
+    let span = tracer.start_with_context("child", &parent);
+    let (trace_id, span_id) = (
+        span.span_context().trace_id().to_bytes(),
+        span.span_context().span_id().to_bytes(),
+    );
+    drop(span);
+    provider.force_flush().unwrap();
+    let ours = only_event(&capture);
+    assert_eq!(ours.activity_id, Some(etw_activity_id(trace_id, span_id)));
+    let parent_id = SpanId::from(0x33).to_bytes();
+    assert_eq!(ours.related_id, Some(etw_activity_id(trace_id, parent_id)));
+    assert!(String::from_utf8_lossy(&ours.meta).contains("_thread_id"));
 }
