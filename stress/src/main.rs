@@ -1,179 +1,143 @@
-//! Stress: N threads emit log records as fast as they can for a fixed time, in sync or queued
-//! mode, with or without a listener, and print events/s per thread count as a table.
+//! Stress: N threads (1, 2, 4, … up to `--threads`) emit log records as fast as they can for
+//! a fixed time (`--seconds`) or count per thread (`--count`), in sync or queued mode, with
+//! or without a listener, and print one table row per configuration.
 //!
 //! ```text
-//! cargo run -p stress --release -- [--threads 8] [--seconds 2] [--mode sync|queued]
-//!                                  [--sink user-events|capture] [--listen]
+//! stress [--threads 4] [--seconds 1 | --count N] [--mode sync|queued|sync,queued]
+//!        [--listen | --listener off|on|both] [--sink user-events|capture]
+//!        [--capacity 65536] [--ring-pages 2048]
 //! ```
 //!
-//! Thread counts double from 1 up to `--threads`. With `--listen` (user_events only, on a
-//! kernel that has them, e.g. inside `vm/run.sh`) a perf session reads every event back.
-//! Exits non-zero if the processor's books do not balance (accepted = written + dropped), or
-//! if the reader received more events than were written, or a different number without
-//! reporting lost samples.
+//! Every record carries two integer attributes: `stress_thread` (the thread's index) and
+//! `stress_seq` (0, 1, 2, … per thread). With a listener (`--listen`; user_events needs a
+//! kernel that has them, e.g. inside `vm/run.sh`) a perf ring-buffer reader
+//! ([`otel_os_events::listen::PerfSession`], `--ring-pages` data pages per CPU) reads every
+//! event back, decodes it with `tracepoint_decode` and keeps the books per thread. With
+//! `--sink capture` (any machine) the in-memory capture is read back the same way.
+//!
+//! The run exits with status 1 if the books do not balance in any configuration:
+//!
+//! - processor: `accepted = written + dropped`, and with a listener `accepted = emitted`;
+//! - sync mode: nothing dropped, `received + lost = emitted`;
+//! - queued mode: `received + dropped + lost = emitted` (a full queue drops and counts);
+//! - per thread: no duplicate sequence number; within each CPU ring a thread's numbers
+//!   increase; the numbers that never arrived add up to exactly `dropped + lost`, where
+//!   `lost` is the perf reader's own count of samples the kernel lost.
+//!
+//! The short run CI makes inside the VM (`vm/test.sh`), once per mode:
+//!
+//! ```text
+//! vm/run.sh target/release/stress --threads 2 --seconds 1 --mode sync --listen
+//! vm/run.sh target/release/stress --threads 2 --seconds 1 --mode queued --listen
+//! ```
+//!
+//! The long run (see BENCHMARKS.md):
+//!
+//! ```text
+//! vm/run.sh target/release/stress --threads 8 --seconds 10 --mode sync,queued --listener both
+//! ```
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod books;
+mod check;
+mod decode;
+mod options;
+mod reader;
+mod run;
 
-use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
-use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::logs::{LogProcessor, SdkLoggerProvider};
-use otel_os_events::listen::{PerfSession, SessionOptions};
-use otel_os_events::logs::Processor;
-use otel_os_events::mode::{Mode, QueueOptions};
-use otel_os_events::sink::{CaptureSink, Sink};
-
-struct Options {
-    threads: usize,
-    seconds: f64,
-    queued: bool,
-    capture: bool,
-    listen: bool,
-}
-
-fn parse() -> Result<Options, String> {
-    let mut o = Options {
-        threads: 4,
-        seconds: 1.0,
-        queued: false,
-        capture: false,
-        listen: false,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--threads" => o.threads = value()?.parse().map_err(|e| format!("--threads: {e}"))?,
-            "--seconds" => o.seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?,
-            "--mode" => o.queued = matches!(value()?.as_str(), "queued"),
-            "--sink" => o.capture = matches!(value()?.as_str(), "capture"),
-            "--listen" => o.listen = true,
-            "--bench" => {} // `cargo bench`-style runners pass it
-            "--help" | "-h" => return Err("usage: stress [--threads N] [--seconds S] [--mode sync|queued] [--sink user-events|capture] [--listen]".into()),
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    if o.threads == 0 || o.seconds <= 0.0 {
-        return Err("--threads and --seconds must be positive".into());
-    }
-    Ok(o)
-}
+use check::problems;
+use run::{run, Config, Outcome};
 
 fn main() {
-    let o = match parse() {
+    let o = match options::parse(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("stress: {e}");
             std::process::exit(2);
         }
     };
+    let length = match o.length {
+        options::Length::Seconds(s) => format!("{s} s per configuration"),
+        options::Length::Count(n) => format!("{n} events per thread"),
+    };
     println!(
-        "mode={} sink={} listener={}",
-        if o.queued { "queued" } else { "sync" },
+        "stress: sink {}, {length}, queue capacity {}, perf ring {} pages per CPU, {} CPUs",
         if o.capture { "capture" } else { "user_events" },
-        o.listen
+        o.capacity,
+        o.ring_pages,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
-    println!(
-        "{:>8} {:>14} {:>12} {:>12} {:>10} {:>10}",
-        "threads", "events/s", "written", "dropped", "received", "lost"
-    );
-    let mut ok = true;
-    let mut threads = 1;
-    while threads <= o.threads {
-        ok &= run(&o, threads);
-        threads *= 2;
+    print_header();
+    let mut failed = Vec::new();
+    for &mode in &o.modes {
+        for &listen in &o.listeners {
+            for threads in o.thread_counts() {
+                let outcome = run(
+                    &o,
+                    Config {
+                        threads,
+                        mode,
+                        listen,
+                    },
+                );
+                let problems = problems(&outcome);
+                print_row(&outcome, problems.is_empty());
+                if !problems.is_empty() {
+                    failed.push((outcome.config, problems));
+                }
+            }
+        }
     }
-    if !ok {
-        eprintln!("stress: the books do not balance");
+    if !failed.is_empty() {
+        for (c, problems) in &failed {
+            eprintln!(
+                "stress: the books do not balance: {} threads, {}, listener {}:",
+                c.threads,
+                c.mode,
+                if c.listen { "on" } else { "off" }
+            );
+            for p in problems {
+                eprintln!("  - {p}");
+            }
+        }
         std::process::exit(1);
     }
 }
 
-fn run(o: &Options, threads: usize) -> bool {
-    let provider_name = format!("stress{threads}");
-    let capture = CaptureSink::new();
-    let mut builder = Processor::builder(&provider_name);
-    if o.capture {
-        builder = builder.with_sink(Sink::Capture(capture.clone()));
-    }
-    if o.queued {
-        builder = builder.with_mode(Mode::Queued(QueueOptions {
-            capacity: 65_536,
-            ..QueueOptions::default()
-        }));
-    }
-    let processor = Arc::new(builder.build().expect("build"));
-    let tracepoint = format!("{provider_name}_L4K1");
-    let session = (o.listen && !o.capture).then(|| {
-        let options = SessionOptions {
-            ring_data_pages: 1024,
-            ..SessionOptions::default()
-        };
-        PerfSession::open(&[&tracepoint], options)
-            .expect("open perf session (is this a user_events kernel?)")
-    });
-    let stop = Arc::new(AtomicBool::new(false));
-    let reader = session.map(|mut s| {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let mut received = 0u64;
-            loop {
-                let n = s.read(Duration::from_millis(50), |_| {}).unwrap_or(0);
-                received += n as u64;
-                if n == 0 && stop.load(Ordering::Relaxed) {
-                    return (received, s.lost());
-                }
-            }
-        })
-    });
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs_f64(o.seconds);
-    let workers: Vec<_> = (0..threads)
-        .map(|t| {
-            let p = processor.clone();
-            std::thread::spawn(move || {
-                let provider = SdkLoggerProvider::builder().build();
-                let logger = provider.logger("stress");
-                let scope = InstrumentationScope::default();
-                let mut n = 0u64;
-                while Instant::now() < deadline {
-                    for _ in 0..64 {
-                        let mut r = logger.create_log_record();
-                        r.set_severity_number(Severity::Info);
-                        r.set_body(AnyValue::String("stress".into()));
-                        r.add_attribute("thread", t as i64);
-                        r.add_attribute("seq", n as i64);
-                        p.emit(&mut r, &scope);
-                        n += 1;
-                    }
-                }
-                n
-            })
-        })
-        .collect();
-    let emitted: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
-    let elapsed = start.elapsed().as_secs_f64();
-    let _ = processor.shutdown();
-    stop.store(true, Ordering::Relaxed);
-    let (received, lost) = reader
-        .map(|r| r.join().unwrap())
-        .unwrap_or((capture.take().len() as u64, 0));
-    let stats = processor.stats();
+/// The table's columns: see [`print_row`].
+fn print_header() {
     println!(
-        "{threads:>8} {:>14.0} {:>12} {:>12} {:>10} {:>10}",
-        emitted as f64 / elapsed,
-        stats.written,
-        stats.dropped_total(),
-        received,
-        lost
+        "| mode | listener | threads | events/s | emitted | written | dropped | received | lost | missing | books |"
     );
-    let listened = o.listen || o.capture;
-    let balanced = stats.accepted == stats.written + stats.dropped_total();
-    let delivered =
-        !listened || received == stats.written || (received + lost >= stats.written && lost > 0);
-    if !balanced || !delivered {
-        eprintln!("stress: {stats:?} emitted={emitted} received={received} lost={lost}");
-    }
-    balanced && delivered
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+}
+
+/// One row: events/s is the emitting threads' rate (all threads' emits over the wall time);
+/// `missing` is the number of sequence numbers that never arrived (dropped + lost when the
+/// books balance); without a listener the reader's columns are `-`.
+fn print_row(o: &Outcome, balanced: bool) {
+    let emitted = o.total_emitted();
+    let rate = emitted as f64 / o.elapsed.as_secs_f64();
+    let (received, lost, missing) = match &o.books {
+        Some(b) => {
+            let missing: u64 = (o.emitted.iter().enumerate())
+                .map(|(t, &n)| b.missing(t, n).0)
+                .sum();
+            (
+                b.received.to_string(),
+                o.lost.to_string(),
+                missing.to_string(),
+            )
+        }
+        None => ("-".into(), "-".into(), "-".into()),
+    };
+    println!(
+        "| {} | {} | {} | {:.0} | {emitted} | {} | {} | {received} | {lost} | {missing} | {} |",
+        o.config.mode,
+        if o.config.listen { "on" } else { "off" },
+        o.config.threads,
+        rate,
+        o.stats.written,
+        o.stats.dropped_total(),
+        if balanced { "ok" } else { "FAIL" },
+    );
 }
