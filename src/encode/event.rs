@@ -276,11 +276,15 @@ impl EventBuf {
     }
 
     fn push_name(&mut self, name: &str) {
-        if name.is_empty() {
+        let bytes = name.as_bytes();
+        if bytes.is_empty() {
             self.meta.push(b'_');
+        } else if !has_nul(bytes) {
+            // The common case: one copy.
+            self.meta.extend_from_slice(bytes);
         } else {
             self.meta
-                .extend(name.bytes().map(|b| if b == 0 { b'_' } else { b }));
+                .extend(bytes.iter().map(|&b| if b == 0 { b'_' } else { b }));
         }
         self.meta.push(0);
     }
@@ -538,6 +542,25 @@ impl EventBuf {
     }
 }
 
+/// True if `bytes` holds a NUL, looking at 8 bytes at a time: names are short, and
+/// `contains` (memchr) costs more to start than to run on them.
+fn has_nul(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let Ok(word) = <[u8; 8]>::try_from(word) else {
+            continue;
+        };
+        let v = u64::from_ne_bytes(word);
+        // A byte is zero exactly when borrowing from it sets its high bit where it had none.
+        if v.wrapping_sub(ONES) & !v & HIGHS != 0 {
+            return true;
+        }
+    }
+    words.remainder().contains(&0)
+}
+
 /// `value` cut to at most `max_len` bytes (and 65,535) on a character boundary, and whether
 /// it was cut.
 pub fn cut_str(value: &str, max_len: usize) -> (&str, bool) {
@@ -563,4 +586,24 @@ fn cut_bytes_utf8(bytes: &[u8], max_len: usize) -> (usize, bool) {
         end -= 1;
     }
     (end, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul;
+
+    #[test]
+    fn has_nul_finds_a_nul_anywhere_and_nothing_else() {
+        for len in 0..24 {
+            let clean: Vec<u8> = (0..len)
+                .map(|i| b'a' + (i % 26) as u8 | 0x80 * (i % 2) as u8)
+                .collect();
+            assert!(!has_nul(&clean), "{len}");
+            for at in 0..len {
+                let mut with = clean.clone();
+                with[at] = 0;
+                assert!(has_nul(&with), "{len} {at}");
+            }
+        }
+    }
 }

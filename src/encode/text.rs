@@ -1,6 +1,7 @@
 //! Text written straight into an event buffer, with no heap allocation: RFC 3339 times,
 //! lowercase hex, and JSON for values that have no EventHeader shape.
 
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::logs::AnyValue;
@@ -29,6 +30,35 @@ pub fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
             (s, n)
         }
     };
+    // Events come in bursts within the same second: this thread's last date and time (up
+    // to the `.`) is reused, and only the nanoseconds are formatted.
+    let cached = LAST_SECOND.try_with(|c| {
+        let (s, prefix) = c.get();
+        (s == secs).then_some(prefix)
+    });
+    if let Ok(Some(prefix)) = cached {
+        out.extend_from_slice(&prefix);
+    } else {
+        let start = out.len();
+        write_seconds(out, secs);
+        if let Ok(prefix) = <[u8; PREFIX_LEN]>::try_from(&out[start..]) {
+            let _ = LAST_SECOND.try_with(|c| c.set((secs, prefix)));
+        }
+    }
+    push_nanos(out, nanos);
+    out.push(b'Z');
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.`: the part of a time shared by a whole second (years 0..=9999).
+const PREFIX_LEN: usize = 20;
+
+thread_local! {
+    /// The second and its prefix this thread formatted last.
+    static LAST_SECOND: Cell<(i64, [u8; PREFIX_LEN])> = const { Cell::new((i64::MIN, [0; PREFIX_LEN])) };
+}
+
+/// Appends `YYYY-MM-DDTHH:MM:SS.` for `secs` since the epoch.
+fn write_seconds(out: &mut Vec<u8>, secs: i64) {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400) as u32;
     let (y, m, d) = civil_from_days(days);
@@ -51,8 +81,17 @@ pub fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
     out.push(b':');
     push_digits(out, u64::from(sod % 60), 2);
     out.push(b'.');
-    push_digits(out, u64::from(nanos), 9);
-    out.push(b'Z');
+}
+
+/// Appends `nanos` (below 10^9) as exactly nine digits.
+fn push_nanos(out: &mut Vec<u8>, nanos: u32) {
+    let mut digits = [b'0'; 9];
+    let mut v = nanos;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend_from_slice(&digits);
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
@@ -212,6 +251,30 @@ mod tests {
         let mut v = Vec::new();
         write_rfc3339(&mut v, t);
         String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn rfc3339_reuses_a_second_only_for_that_second() {
+        let base = UNIX_EPOCH + Duration::from_secs(1_714_979_289);
+        assert_eq!(
+            rfc(base + Duration::from_nanos(1)),
+            "2024-05-06T07:08:09.000000001Z"
+        );
+        // Same second (cached prefix), other nanoseconds.
+        assert_eq!(
+            rfc(base + Duration::from_nanos(999_999_999)),
+            "2024-05-06T07:08:09.999999999Z"
+        );
+        // The next second, then back, then a year past 9999 (never cached) and back again.
+        assert_eq!(
+            rfc(base + Duration::from_secs(1)),
+            "2024-05-06T07:08:10.000000000Z"
+        );
+        assert_eq!(rfc(base), "2024-05-06T07:08:09.000000000Z");
+        let far = UNIX_EPOCH + Duration::from_secs(253_402_300_800);
+        assert_eq!(rfc(far), "10000-01-01T00:00:00.000000000Z");
+        assert_eq!(rfc(far), "10000-01-01T00:00:00.000000000Z");
+        assert_eq!(rfc(base), "2024-05-06T07:08:09.000000000Z");
     }
 
     #[test]
