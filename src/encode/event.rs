@@ -596,7 +596,7 @@ mod tests {
     fn has_nul_finds_a_nul_anywhere_and_nothing_else() {
         for len in 0..24 {
             let clean: Vec<u8> = (0..len)
-                .map(|i| b'a' + (i % 26) as u8 | 0x80 * (i % 2) as u8)
+                .map(|i| (b'a' + (i % 26) as u8) | (0x80 * (i % 2) as u8))
                 .collect();
             assert!(!has_nul(&clean), "{len}");
             for at in 0..len {
