@@ -182,6 +182,38 @@ fn tracing_6() {
 
 const TRACING: [(&str, fn()); 2] = [("4attr", tracing_4), ("6attr", tracing_6)];
 
+/// Prints one allocation count.
+fn report(label: &str, n: f64) {
+    println!("  allocs/event {label:<48} {n:.3}");
+}
+
+/// Reports allocations per event of `group`, through `tracing` (into the providers) and
+/// through fresh bare processors, ours and the peer's; returns those processors.
+fn allocs_both_ways(
+    group: &str,
+    ours_p: &SdkLoggerProvider,
+    peer_p: &SdkLoggerProvider,
+    scope: &InstrumentationScope,
+) -> (Processor, opentelemetry_user_events_logs::Processor) {
+    for (name, f) in TRACING {
+        for (who, provider) in [("ours", ours_p), ("peer", peer_p)] {
+            let sub = subscriber(provider);
+            let n = tracing::subscriber::with_default(sub, || allocs_per_event(f, || {}));
+            report(&format!("{group}/tracing/{who}/{name}"), n);
+        }
+    }
+    let ours_proc = with_resource(ours(OURS));
+    let peer_proc = with_resource(peer());
+    for case in Case::ALL {
+        let mut r = case.record();
+        let n = allocs_per_event(|| ours_proc.emit(&mut r, scope), || {});
+        report(&format!("{group}/processor/ours/{}", case.name()), n);
+        let n = allocs_per_event(|| peer_proc.emit(&mut r, scope), || {});
+        report(&format!("{group}/processor/peer/{}", case.name()), n);
+    }
+    (ours_proc, peer_proc)
+}
+
 /// A `tracing` subscriber that sends events to `provider`.
 fn subscriber(provider: &SdkLoggerProvider) -> impl tracing::Subscriber + Send + Sync {
     Registry::default().with(OpenTelemetryTracingBridge::new(provider))
@@ -274,28 +306,11 @@ fn warm_queue(p: &Processor, case: Case) {
 fn print_allocations(kernel: bool) {
     println!("ALLOCATIONS per event (all threads, after warm-up; 200 events each):");
     let scope = InstrumentationScope::default();
-    let report = |label: &str, n: f64| println!("  allocs/event {label:<48} {n:.3}");
 
     // Disabled, through tracing and through the bare processor.
     let ours_p = provider_with(ours(OURS));
     let peer_p = provider_with(peer());
-    for (name, f) in TRACING {
-        let sub = subscriber(&ours_p);
-        let n = tracing::subscriber::with_default(sub, || allocs_per_event(f, || {}));
-        report(&format!("disabled/tracing/ours/{name}"), n);
-        let sub = subscriber(&peer_p);
-        let n = tracing::subscriber::with_default(sub, || allocs_per_event(f, || {}));
-        report(&format!("disabled/tracing/peer/{name}"), n);
-    }
-    let ours_proc = with_resource(ours(OURS));
-    let peer_proc = with_resource(peer());
-    for case in Case::ALL {
-        let mut r = case.record();
-        let n = allocs_per_event(|| ours_proc.emit(&mut r, &scope), || {});
-        report(&format!("disabled/processor/ours/{}", case.name()), n);
-        let n = allocs_per_event(|| peer_proc.emit(&mut r, &scope), || {});
-        report(&format!("disabled/processor/peer/{}", case.name()), n);
-    }
+    let (ours_proc, peer_proc) = allocs_both_ways("disabled", &ours_p, &peer_p, &scope);
 
     // Encoding on any machine (capture sink whose writes fail).
     let capture = CaptureSink::new();
@@ -330,23 +345,7 @@ fn print_allocations(kernel: bool) {
     }
     set_enable(OURS, true);
     set_enable(PEER, true);
-    for (name, f) in TRACING {
-        let sub = subscriber(&ours_p);
-        let n = tracing::subscriber::with_default(sub, || allocs_per_event(f, || {}));
-        report(&format!("enabled_sync/tracing/ours/{name}"), n);
-        let sub = subscriber(&peer_p);
-        let n = tracing::subscriber::with_default(sub, || allocs_per_event(f, || {}));
-        report(&format!("enabled_sync/tracing/peer/{name}"), n);
-    }
-    let ours_proc = with_resource(ours(OURS));
-    let peer_proc = with_resource(peer());
-    for case in Case::ALL {
-        let mut r = case.record();
-        let n = allocs_per_event(|| ours_proc.emit(&mut r, &scope), || {});
-        report(&format!("enabled_sync/processor/ours/{}", case.name()), n);
-        let n = allocs_per_event(|| peer_proc.emit(&mut r, &scope), || {});
-        report(&format!("enabled_sync/processor/peer/{}", case.name()), n);
-    }
+    let (ours_proc, peer_proc) = allocs_both_ways("enabled_sync", &ours_p, &peer_p, &scope);
     let written = ours_proc.stats().written;
     drop((ours_proc, peer_proc));
     set_enable(OURS, false);

@@ -280,21 +280,6 @@ mod tests {
     }
 
     #[test]
-    fn a_callback_wakes_the_watcher() {
-        let p = provider();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let watcher = std::thread::spawn(move || {
-            std::thread::park();
-            tx.send(()).unwrap();
-        });
-        p.set_waker(Some(watcher.thread().clone()));
-        enable_callback(&Guid::from_name(NAME), 1, Level::Verbose, 1, 0, 0, p.key);
-        rx.recv_timeout(std::time::Duration::from_secs(10))
-            .expect("the watcher was woken");
-        watcher.join().unwrap();
-    }
-
-    #[test]
     fn a_foreign_header_is_refused() {
         let p = provider();
         assert_eq!(p.write(4, 1, [&[1, 2], &[], &[]]), ERROR_INVALID_PARAMETER);
