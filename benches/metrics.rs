@@ -362,6 +362,13 @@ fn bench_export<E: PushMetricExporter>(g: &mut Group<'_>, id: &str, series: &Ser
 }
 
 fn all(c: &mut Criterion) {
+    // The peer's exporter unregisters its tracepoint from whichever thread drops it, and
+    // the kernel only accepts that from a thread sharing the registering thread's
+    // `user_event_mm` (see src/sink/registrar.rs); one dropped on a reader thread that is
+    // older than its registration left the kernel writing into freed memory (the heap
+    // corruption of issue 12). A registration on this thread before any other thread
+    // starts gives every later thread the same `user_event_mm`.
+    let _anchor = peer();
     let kernel = on_kernel();
     print_counts(kernel);
     let series: Vec<Series> = SIZES.iter().map(|&n| Series::new(n)).collect();

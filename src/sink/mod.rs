@@ -12,6 +12,7 @@
 
 mod capture;
 pub(crate) mod etw;
+mod registrar;
 mod status;
 mod tracepoint;
 pub(crate) mod user_events;
