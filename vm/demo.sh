@@ -8,13 +8,11 @@ root=$PWD
 say() { printf 'demo: %s\n' "$*" >&2; }
 
 # A shell for the guest, to run two programs side by side.
-if [[ ! -x /bin/busybox ]]; then
-    say "installing busybox-static (a shell for the guest)"
-    apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
-    ((EUID == 0)) || apt=(sudo "${apt[@]}")
-    "${apt[@]}" update -qq
-    "${apt[@]}" install -y -qq --no-install-recommends --no-upgrade busybox-static >/dev/null
-fi
+log() { say "$*"; }
+die() { say "ERROR: $*"; exit 1; }
+# shellcheck source=vm/lib.sh
+source vm/lib.sh
+apt_install busybox-static
 
 say "building the kernel if it is not cached (about 7 minutes the first time)"
 vm/build-kernel.sh >/dev/null

@@ -40,17 +40,9 @@ verbose() { if [[ $VERBOSE == 1 ]]; then log "$*"; fi; }
 
 # Booting needs only qemu and cpio (build-kernel.sh installs gcc if it must
 # build init). Install them if missing; `apt-get update` only then.
-need=()
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-command -v cpio >/dev/null || need+=(cpio)
-if ((${#need[@]})); then
-    log "installing ${need[*]}"
-    apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
-    ((EUID == 0)) || apt=(sudo "${apt[@]}")
-    { "${apt[@]}" update -qq &&
-        "${apt[@]}" install -y -qq --no-install-recommends --no-upgrade "${need[@]}"; } >&2 \
-        || die "could not install ${need[*]}"
-fi
+# shellcheck source=vm/lib.sh
+source "$VM_DIR/lib.sh"
+apt_install qemu-system-x86 cpio
 
 # --- kernel and init ------------------------------------------------------------
 
@@ -138,6 +130,7 @@ cp "$INIT" "$ROOT/init"
 forward_env() {
     case $1 in
         RUST_BACKTRACE | RUST_LOG | RUST_MIN_STACK | PROPTEST_CASES | LD_LIBRARY_PATH) return 0 ;;
+        ASAN_OPTIONS | LSAN_OPTIONS) return 0 ;;
         RUST_TEST_* | CARGO_*) return 0 ;;
         OTEL_OS_EVENTS_IN_VM) return 1 ;; # set below
         OTEL_OS_EVENTS_*) return 0 ;;
