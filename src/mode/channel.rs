@@ -75,6 +75,16 @@ impl FlushMarker {
     }
 }
 
+/// What [`Channel::enter`] did with a slot.
+enum Entered<T> {
+    /// It is in the queue.
+    Pushed,
+    /// The queue is full: here it is back.
+    Full(Slot<T>),
+    /// The channel is closed: here it is back.
+    Closed(Slot<T>),
+}
+
 /// A bounded multi-producer queue drained by one flush thread.
 pub struct Channel<T> {
     queue: BoundedQueue<Slot<T>>,
@@ -85,7 +95,6 @@ pub struct Channel<T> {
     flusher: ThreadSlot,
 }
 
-/// The closed bit of [`Channel::gate`].
 /// How many times the flush thread yields, looking for more, before it sleeps (once under
 /// the model checker, which explores every interleaving of each look).
 #[cfg(not(otel_os_events_loom))]
@@ -93,6 +102,7 @@ const IDLE_SPINS: usize = 64;
 #[cfg(otel_os_events_loom)]
 const IDLE_SPINS: usize = 1;
 
+/// The closed bit of [`Channel::gate`].
 const CLOSED: usize = 1;
 /// One producer in [`Channel::gate`].
 const ENTERING: usize = 2;
@@ -119,13 +129,15 @@ impl<T> Channel<T> {
     }
 
     /// Pushes `slot` unless the channel is closed, counted in the gate meanwhile.
-    /// `Err(slot)`: closed; `Ok(Err(slot))`: full.
-    fn enter(&self, slot: Slot<T>) -> Result<Result<(), Slot<T>>, Slot<T>> {
+    fn enter(&self, slot: Slot<T>) -> Entered<T> {
         let closed = self.gate.fetch_add(ENTERING, SeqCst) & CLOSED != 0;
         let result = if closed {
-            Err(slot)
+            Entered::Closed(slot)
         } else {
-            Ok(self.queue.push(slot))
+            match self.queue.push(slot) {
+                Ok(()) => Entered::Pushed,
+                Err(slot) => Entered::Full(slot),
+            }
         };
         self.gate.fetch_sub(ENTERING, SeqCst);
         result
@@ -134,14 +146,14 @@ impl<T> Channel<T> {
     /// Queues `item`, or hands it back if the queue is full or the channel closed.
     pub fn send(&self, item: T) -> Result<(), Refused<T>> {
         match self.enter(Slot::Item(item)) {
-            Ok(Ok(())) => {
+            Entered::Pushed => {
                 self.wake_if_sleeping();
                 Ok(())
             }
-            Ok(Err(Slot::Item(back))) => Err(Refused::Full(back)),
-            Err(Slot::Item(back)) => Err(Refused::Closed(back)),
+            Entered::Full(Slot::Item(back)) => Err(Refused::Full(back)),
+            Entered::Closed(Slot::Item(back)) => Err(Refused::Closed(back)),
             // We pushed an Item, so an Item comes back.
-            Ok(Err(Slot::Flush(_))) | Err(Slot::Flush(_)) => Ok(()),
+            Entered::Full(Slot::Flush(_)) | Entered::Closed(Slot::Flush(_)) => Ok(()),
         }
     }
 
@@ -155,10 +167,10 @@ impl<T> Channel<T> {
         });
         loop {
             match self.enter(Slot::Flush(marker.clone())) {
-                Err(_) => return Ok(()),
-                Ok(Ok(())) => break,
-                Ok(Err(_)) if Instant::now() >= deadline => return Err(FlushError::Timeout),
-                Ok(Err(_)) => {
+                Entered::Closed(_) => return Ok(()),
+                Entered::Pushed => break,
+                Entered::Full(_) if Instant::now() >= deadline => return Err(FlushError::Timeout),
+                Entered::Full(_) => {
                     self.flusher.unpark();
                     thread::yield_now();
                 }
@@ -200,9 +212,6 @@ impl<T> Channel<T> {
         n
     }
 
-    /// True when the flush thread may finish: closed, and no producer can still push.
-    /// `--cfg otel_os_events_loom_broken` drops the second condition on purpose, so that
-    /// loom-tests can show the models catch the race it guards against.
     /// Yields up to [`IDLE_SPINS`] times; true as soon as something is queued or the channel
     /// closes.
     fn more_soon(&self) -> bool {
@@ -215,6 +224,9 @@ impl<T> Channel<T> {
         false
     }
 
+    /// True when the flush thread may finish: closed, and no producer can still push.
+    /// `--cfg otel_os_events_loom_broken` drops the second condition on purpose, so that
+    /// loom-tests can show the models catch the race it guards against.
     fn finished(&self) -> bool {
         let gate = self.gate.load(SeqCst);
         if cfg!(otel_os_events_loom_broken) {
