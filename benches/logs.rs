@@ -219,8 +219,23 @@ fn subscriber(provider: &SdkLoggerProvider) -> impl tracing::Subscriber + Send +
     Registry::default().with(OpenTelemetryTracingBridge::new(provider))
 }
 
+/// Whether this system registers user_events tracepoints (a Linux kernel with
+/// CONFIG_USER_EVENTS, and the permission), asked of the crate itself; the reason if not.
+fn user_events() -> Result<(), String> {
+    let probe = Processor::builder("bench_probe")
+        .with_sink(Sink::UserEvents)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let status = probe.status()[0].status;
+    if status.is_registered() {
+        Ok(())
+    } else {
+        Err(status.to_string())
+    }
+}
+
 fn on_kernel() -> bool {
-    match otel_os_events::listen::kernel_support() {
+    match user_events() {
         Ok(()) => true,
         Err(e) => {
             println!(
@@ -558,7 +573,7 @@ fn queued_caller(c: &mut Criterion) {
 }
 
 fn all(c: &mut Criterion) {
-    let kernel = otel_os_events::listen::kernel_support().is_ok();
+    let kernel = user_events().is_ok();
     print_allocations(kernel);
     disabled(c);
     encode(c);

@@ -17,8 +17,12 @@
 //! | mode | [`mode`] | where the write happens: on the caller's thread (sync, default) or a flush thread (queued) |
 //! | sink | [`sink`] | writes the bytes: user_events, ETW, or an in-memory capture for tests |
 //!
-//! The `listen` module (feature `cli`) reads events back the way a local agent does, through perf ring
-//! buffers; it backs the `otel-os-events listen` command.
+//! The `listen` module (feature `cli`, Linux only) reads events back the way a local agent does,
+//! through perf ring buffers; it backs the `otel-os-events listen` command.
+//!
+//! Platforms: on Linux events go to user_events; on Windows to ETW. Everywhere else every
+//! builder still works, nothing is written, and `status()` says why
+//! ([`sink::TracepointStatus::UserEventsUnavailable`], [`sink::TracepointStatus::EtwUnavailable`]).
 //!
 //! Nothing is lost silently: every event that is not written is counted by reason in
 //! [`Stats`], and `status()` says per tracepoint why nothing flows (for example a kernel without
@@ -42,6 +46,7 @@ mod handle;
 pub mod logs;
 pub mod metrics;
 pub mod mode;
+mod platform;
 pub mod sink;
 #[cfg(otel_os_events_loom)]
 #[doc(hidden)]
@@ -52,7 +57,8 @@ mod stats;
 mod sync;
 pub mod traces;
 
-#[cfg(feature = "cli")]
+// The perf ring-buffer reader: Linux only (perf_event_open, mmap), see `platform`.
+#[cfg(all(feature = "cli", target_os = "linux"))]
 pub mod listen;
 
 pub use error::Error;

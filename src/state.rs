@@ -109,6 +109,11 @@ impl ProviderState {
         }
     }
 
+    /// Whose rules (names, sizes) the provider's sink follows.
+    pub(crate) fn sink_kind(&self) -> crate::sink::SinkKind {
+        self.sink.kind()
+    }
+
     /// The current snapshot (wait-free).
     #[inline]
     pub fn load(&self) -> impl std::ops::Deref<Target = Arc<Snapshot>> + '_ {

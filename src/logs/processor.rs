@@ -55,7 +55,9 @@ struct ResourceFields {
 }
 
 impl Processor {
-    /// Starts building a processor for `provider` (1..=233 characters of `[A-Za-z0-9_]`).
+    /// Starts building a processor for `provider`: on user_events 1..=233 characters of
+    /// `[A-Za-z0-9_]`, on ETW 1..=32,767 bytes without NUL (`build` checks it against the
+    /// sink's rule).
     ///
     /// ```
     /// use otel_os_events::logs::{EventName, Processor};

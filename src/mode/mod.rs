@@ -25,7 +25,7 @@ pub(crate) mod channel;
 mod queued;
 mod writer;
 
-pub(crate) use queued::{current_thread_id, Queued, QueuedEvent, Target, WriteFn};
+pub(crate) use queued::{Queued, QueuedEvent, Target, WriteFn};
 pub(crate) use writer::Writer;
 
 /// How events reach the kernel, chosen in the builder.

@@ -12,15 +12,6 @@ use crate::DropReason;
 use super::channel::{Channel, FlushError, Refused};
 use super::{QueueOptions, WhenFull};
 
-/// This thread's kernel thread id (cached: `gettid` is a syscall).
-pub(crate) fn current_thread_id() -> u32 {
-    thread_local! {
-        // SAFETY: gettid has no preconditions and cannot fail.
-        static TID: u32 = unsafe { libc::gettid() } as u32;
-    }
-    TID.try_with(|t| *t).unwrap_or(0)
-}
-
 /// Where a queued event goes.
 pub(crate) enum Target {
     /// Level `level` (index 0..5) of a keyword's tracepoints (kept alive while queued).

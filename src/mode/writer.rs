@@ -11,7 +11,7 @@ use crate::state::{SizeLimits, TracepointSet};
 use crate::sync::Arc;
 use crate::{DropReason, Error};
 
-use super::{current_thread_id, write_now, Mode, Queued, QueuedEvent, Target, WriteFn};
+use super::{write_now, Mode, Queued, QueuedEvent, Target, WriteFn};
 
 /// Sync or queued writing for one processor.
 pub(crate) struct Writer {
@@ -46,9 +46,9 @@ impl Writer {
         self.queue.is_some()
     }
 
-    /// The emitting thread's id, which queued events carry (the kernel stamps the writer's).
+    /// The emitting thread's id, which queued events carry (the OS stamps the writer's).
     pub(crate) fn thread_id(&self) -> Option<u32> {
-        self.queue.as_ref().map(|_| current_thread_id())
+        self.queue.as_ref().map(|_| crate::platform::thread_id())
     }
 
     /// Encodes one event with `encode` (see [`fit`]) and writes it to `set.levels[level]`.

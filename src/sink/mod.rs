@@ -30,8 +30,8 @@ use crate::encode::Wire;
 #[derive(Clone, Debug)]
 pub enum Sink {
     /// Linux user_events through `/sys/kernel/tracing/user_events_data`: EventHeader events.
-    /// On other operating systems, and on kernels without user_events, nothing is written and
-    /// [`TracepointStatus`] says why.
+    /// On other operating systems ([`TracepointStatus::UserEventsUnavailable`]) and on kernels
+    /// without user_events, nothing is written and [`TracepointStatus`] says why.
     UserEvents,
     /// Windows ETW: TraceLogging events, provider id derived from the provider name. On other
     /// operating systems nothing is written ([`TracepointStatus::EtwUnavailable`]).
@@ -41,9 +41,10 @@ pub enum Sink {
 }
 
 impl Default for Sink {
-    /// [`Sink::Etw`] on Windows, [`Sink::UserEvents`] elsewhere.
+    /// [`Sink::Etw`] on Windows, [`Sink::UserEvents`] elsewhere (on systems with neither, its
+    /// status says so).
     fn default() -> Self {
-        if cfg!(windows) {
+        if crate::platform::HAS_ETW {
             Sink::Etw
         } else {
             Sink::UserEvents
@@ -61,6 +62,12 @@ impl Sink {
         }
     }
 
+    /// Whose rules this sink's names and sizes follow: a capture follows the sink whose
+    /// format it captures.
+    pub fn kind(&self) -> SinkKind {
+        SinkKind::of(self.wire())
+    }
+
     /// Connects a provider: for ETW this registers it (id from its name, or `id`).
     pub(crate) fn open(&self, provider: &str, id: Option<tracelogging::Guid>) -> SinkProvider {
         match self {
@@ -74,6 +81,37 @@ impl Sink {
     }
 }
 
+/// The two operating-system sinks, whose rules for provider names and event sizes differ
+/// (see [`Error`](crate::Error)): named by the errors of options one accepts and the other
+/// refuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SinkKind {
+    /// Linux user_events (EventHeader); also a [`CaptureSink::new`].
+    UserEvents,
+    /// Windows ETW (TraceLogging); also a [`CaptureSink::etw`].
+    Etw,
+}
+
+impl SinkKind {
+    /// The sink whose rules events of format `wire` follow.
+    pub fn of(wire: Wire) -> Self {
+        match wire {
+            Wire::EventHeader => SinkKind::UserEvents,
+            Wire::TraceLogging => SinkKind::Etw,
+        }
+    }
+}
+
+impl std::fmt::Display for SinkKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SinkKind::UserEvents => "user_events",
+            SinkKind::Etw => "ETW",
+        })
+    }
+}
+
 /// One provider's connection to its sink, shared by all its tracepoints.
 pub(crate) enum SinkProvider {
     UserEvents,
@@ -82,6 +120,15 @@ pub(crate) enum SinkProvider {
 }
 
 impl SinkProvider {
+    /// Whose rules the provider's names and sizes follow.
+    pub(crate) fn kind(&self) -> SinkKind {
+        match self {
+            SinkProvider::UserEvents => SinkKind::UserEvents,
+            SinkProvider::Etw(_) => SinkKind::Etw,
+            SinkProvider::Capture(capture) => SinkKind::of(capture.wire()),
+        }
+    }
+
     /// Wakes `watcher` when sessions attach or detach, if the sink says so (ETW); others are
     /// polled.
     pub(crate) fn set_waker(&self, watcher: Option<std::thread::Thread>) {

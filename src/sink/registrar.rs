@@ -75,7 +75,7 @@ pub(crate) fn run<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) 
         .as_ref()
         .filter(|r| r.thread != std::thread::current().id() && r.pid == std::process::id());
     let Some(registrar) = registrar else {
-        return Some(work());
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).ok();
     };
     let (reply, answer) = mpsc::sync_channel(1);
     let job: Job = Box::new(move || {
@@ -99,9 +99,12 @@ mod tests {
         let b = std::thread::spawn(|| run(|| std::thread::current().id()).unwrap())
             .join()
             .unwrap();
-        assert_eq!(a, b, "every caller reaches the same thread");
         if cfg!(target_os = "linux") {
+            assert_eq!(a, b, "every caller reaches the same thread");
             assert_ne!(a, here, "the work left the caller's thread");
+        } else {
+            // Only Linux ties registrations to threads: elsewhere the work runs in place.
+            assert_eq!(a, here);
         }
     }
 

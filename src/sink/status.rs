@@ -17,7 +17,7 @@ pub enum TracepointStatus {
         /// The errno of the failed open.
         errno: i32,
     },
-    /// No tracefs (or debugfs) mount was found, or the OS is not Linux (errno EOPNOTSUPP).
+    /// No tracefs (or debugfs) mount was found (errno EOPNOTSUPP).
     TracefsMissing {
         /// The errno of the failed open.
         errno: i32,
@@ -34,6 +34,8 @@ pub enum TracepointStatus {
     },
     /// Registered once, and unregistered by `shutdown`.
     Unregistered,
+    /// A user_events sink off Linux: user_events exists only there, so nothing is written.
+    UserEventsUnavailable,
     /// An ETW sink off Windows: ETW exists only there, so nothing is written.
     EtwUnavailable,
     /// ETW refused the provider's registration (`EventRegister`).
@@ -44,9 +46,12 @@ pub enum TracepointStatus {
 }
 
 impl TracepointStatus {
-    /// The status a registration errno means (0 is success).
+    /// The status a user_events registration errno means (0 is success). Off Linux it is
+    /// always [`UserEventsUnavailable`](Self::UserEventsUnavailable): there the registration
+    /// calls are no-ops that report success.
     pub fn from_errno(errno: i32) -> Self {
         match errno {
+            _ if !crate::platform::HAS_USER_EVENTS => TracepointStatus::UserEventsUnavailable,
             0 => TracepointStatus::Registered,
             libc::ENOENT => TracepointStatus::UnsupportedKernel { errno },
             libc::EOPNOTSUPP => TracepointStatus::TracefsMissing { errno },
@@ -58,13 +63,13 @@ impl TracepointStatus {
     /// The status of an ETW provider registration that returned `error` (0 is success).
     pub fn from_etw(error: u32) -> Self {
         match error {
-            _ if !cfg!(windows) => TracepointStatus::EtwUnavailable,
+            _ if !crate::platform::HAS_ETW => TracepointStatus::EtwUnavailable,
             0 => TracepointStatus::Registered,
             error => TracepointStatus::EtwFailed { error },
         }
     }
 
-    /// True if the kernel holds this registration.
+    /// True if the kernel (or ETW) holds this registration.
     pub fn is_registered(&self) -> bool {
         matches!(self, TracepointStatus::Registered)
     }
@@ -78,6 +83,7 @@ impl TracepointStatus {
             | TracepointStatus::Failed { errno } => Some(errno),
             TracepointStatus::Registered
             | TracepointStatus::Unregistered
+            | TracepointStatus::UserEventsUnavailable
             | TracepointStatus::EtwUnavailable
             | TracepointStatus::EtwFailed { .. } => None,
         }
@@ -101,6 +107,9 @@ impl fmt::Display for TracepointStatus {
             ),
             TracepointStatus::Failed { errno } => write!(f, "registration failed (errno {errno})"),
             TracepointStatus::Unregistered => f.write_str("unregistered"),
+            TracepointStatus::UserEventsUnavailable => {
+                f.write_str("user_events exists only on Linux: nothing is written")
+            }
             TracepointStatus::EtwUnavailable => {
                 f.write_str("ETW exists only on Windows: nothing is written")
             }

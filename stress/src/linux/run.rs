@@ -13,10 +13,10 @@ use otel_os_events::sink::{CaptureSink, Sink};
 use otel_os_events::Stats;
 use tracepoint_decode::EventHeaderEnumeratorContext;
 
-use crate::books::Books;
-use crate::decode::{decode, SEQ_KEY, THREAD_KEY};
-use crate::options::{Length, ModeArg, Options};
-use crate::reader::{Read, Reader};
+use super::books::Books;
+use super::decode::{decode, SEQ_KEY, THREAD_KEY};
+use super::options::{Length, ModeArg, Options};
+use super::reader::{Read, Reader};
 
 /// One row of the table: a thread count, a mode, a listener setting.
 #[derive(Clone, Copy, Debug)]

@@ -1,7 +1,7 @@
 //! The books: which (thread, sequence) pairs arrived, and whether what arrived squares with
 //! what was emitted, written, dropped and lost.
 
-use crate::decode::Origin;
+use super::decode::Origin;
 
 /// What one emitting thread's events looked like on arrival.
 #[derive(Default)]

@@ -1,7 +1,7 @@
 //! Whether the books of one configuration balance.
 
-use crate::options::ModeArg;
-use crate::run::Outcome;
+use super::options::ModeArg;
+use super::run::Outcome;
 
 /// Everything that does not balance in `o`; empty if the books balance.
 ///

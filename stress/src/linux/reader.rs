@@ -23,8 +23,8 @@ use otel_os_events::logs::Processor;
 use rustix::thread::{sched_setaffinity, CpuSet};
 use tracepoint_decode::EventHeaderEnumeratorContext;
 
-use crate::books::Books;
-use crate::decode::{decode, Decoded, SENTINEL_KEY};
+use super::books::Books;
+use super::decode::{decode, Decoded, SENTINEL_KEY};
 
 /// How long the reader waits for the sentinels after the rings were emptied.
 const SENTINEL_TIMEOUT: Duration = Duration::from_secs(10);
