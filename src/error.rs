@@ -2,21 +2,25 @@
 
 use std::fmt;
 
-use crate::encode::Wire;
+use crate::encode::{Wire, DEFAULT_ETW_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT};
+use crate::sink::SinkKind;
 
 /// Why a builder refused its options. Emitting never returns errors: what it cannot write
 /// it counts (see [`crate::Stats`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
-    /// The provider name is empty, too long, or holds a character outside `[A-Za-z0-9_]`
-    /// (anything else could inject field definitions into the kernel registration string).
-    /// ETW names may hold any character but NUL, up to 32,767 bytes.
+    /// The provider name breaks the sink's rule. user_events: 1..=233 bytes of
+    /// `[A-Za-z0-9_]` (anything else could inject field definitions into the kernel
+    /// registration string). ETW: 1..=32,767 bytes, any character but NUL. So a name such as
+    /// `MyCompany.MyComponent` is refused by user_events only.
     InvalidProviderName {
         /// The name as given.
         name: String,
-        /// What is wrong with it.
-        reason: &'static str,
+        /// The sink whose rule it breaks.
+        sink: SinkKind,
+        /// The rule, e.g. "only A-Z, a-z, 0-9 and _ are allowed".
+        rule: &'static str,
     },
     /// The event name is empty, longer than 255 bytes, or holds a NUL or `;` (which
     /// EventHeader reserves for event attributes).
@@ -26,7 +30,10 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// The maximum event size is outside the supported range.
+    /// The maximum event size is outside what the sink takes: the same rule for the
+    /// builders and for [`ProcessorHandle::set_max_event_size`](crate::ProcessorHandle::set_max_event_size).
+    /// For logs and spans user_events takes 512..=65,467 bytes and ETW 512..=65,360, so
+    /// a size in between is refused by ETW only; for metrics user_events takes up to 65,551.
     InvalidMaxEventSize {
         /// The size asked for.
         size: usize,
@@ -34,6 +41,10 @@ pub enum Error {
         min: usize,
         /// The largest allowed.
         max: usize,
+        /// The sink whose rule it breaks.
+        sink: SinkKind,
+        /// Where `max` comes from, e.g. "ETW refuses events over 64 KiB with its own headers".
+        rule: &'static str,
     },
     /// A resource attribute key to copy into events is empty.
     InvalidResourceAttributeKey,
@@ -59,18 +70,22 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidProviderName { name, reason } => {
-                write!(f, "invalid provider name {name:?}: {reason}")
+            Error::InvalidProviderName { name, sink, rule } => {
+                write!(f, "invalid {sink} provider name {name:?}: {rule}")
             }
             Error::InvalidEventName { name, reason } => {
                 write!(f, "invalid event name {name:?}: {reason}")
             }
-            Error::InvalidMaxEventSize { size, min, max } => {
-                write!(
-                    f,
-                    "maximum event size {size} is outside {min}..={max} bytes"
-                )
-            }
+            Error::InvalidMaxEventSize {
+                size,
+                min,
+                max,
+                sink,
+                rule,
+            } => write!(
+                f,
+                "maximum event size {size} is outside {sink}'s {min}..={max} bytes ({rule})"
+            ),
             Error::InvalidResourceAttributeKey => {
                 write!(f, "a resource attribute key to copy into events is empty")
             }
@@ -100,32 +115,37 @@ pub const MAX_PROVIDER_NAME_LEN: usize = 233;
 /// The longest ETW provider name (ETW's own limit, under 32 KiB).
 pub const MAX_ETW_PROVIDER_NAME_LEN: usize = 32_767;
 
-/// Checks a provider name: 1..=233 bytes of `[A-Za-z0-9_]` for user_events; for ETW,
-/// 1..=32,767 bytes without NUL.
+/// Checks a provider name against the rule of the sink that takes events of format `wire`:
+/// 1..=233 bytes of `[A-Za-z0-9_]` for user_events; for ETW, 1..=32,767 bytes without NUL.
 pub(crate) fn validate_provider_name(name: &str, wire: Wire) -> Result<(), Error> {
-    let bad = |reason| {
+    let sink = SinkKind::of(wire);
+    let bad = |rule| {
         Err(Error::InvalidProviderName {
             name: name.to_owned(),
-            reason,
+            sink,
+            rule,
         })
     };
     if name.is_empty() {
-        return bad("it is empty");
+        return bad("it must not be empty");
     }
-    if wire == Wire::TraceLogging {
-        if name.len() > MAX_ETW_PROVIDER_NAME_LEN {
-            return bad("it is longer than 32,767 bytes");
+    match sink {
+        SinkKind::Etw => {
+            if name.len() > MAX_ETW_PROVIDER_NAME_LEN {
+                return bad("at most 32,767 bytes");
+            }
+            if name.contains('\0') {
+                return bad("no NUL");
+            }
         }
-        if name.contains('\0') {
-            return bad("it holds a NUL");
+        SinkKind::UserEvents => {
+            if name.len() > MAX_PROVIDER_NAME_LEN {
+                return bad("at most 233 bytes");
+            }
+            if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return bad("only A-Z, a-z, 0-9 and _ are allowed");
+            }
         }
-        return Ok(());
-    }
-    if name.len() > MAX_PROVIDER_NAME_LEN {
-        return bad("it is longer than 233 bytes");
-    }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return bad("only A-Z, a-z, 0-9 and _ are allowed");
     }
     Ok(())
 }
@@ -150,6 +170,89 @@ pub(crate) fn validate_event_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// What an event carries, for its size rule: the two kinds of events differ on user_events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Payload {
+    /// A log record or a span: one EventHeader (or TraceLogging) event.
+    Record,
+    /// An OTLP metrics buffer (`otlp_metrics`).
+    Metrics,
+}
+
+/// The maximum event sizes one sink takes for one kind of event: the one rule the builders
+/// and [`ProcessorHandle::set_max_event_size`](crate::ProcessorHandle::set_max_event_size)
+/// check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SizeRule {
+    /// The sink it belongs to.
+    pub sink: SinkKind,
+    /// The smallest maximum allowed.
+    pub min: usize,
+    /// The largest.
+    pub max: usize,
+    /// Used when none is given.
+    pub default: usize,
+    /// Where `max` comes from, for the error.
+    pub rule: &'static str,
+}
+
+impl SizeRule {
+    /// The rule of `sink` for events of `payload`.
+    pub(crate) fn of(sink: SinkKind, payload: Payload) -> Self {
+        match (sink, payload) {
+            (SinkKind::UserEvents, Payload::Record) => SizeRule {
+                sink,
+                min: crate::logs::MIN_MAX_EVENT_SIZE,
+                max: MAX_EVENT_SIZE_LIMIT,
+                default: crate::logs::DEFAULT_MAX_EVENT_SIZE,
+                rule: "an EventHeader event holds at most 65,467 bytes",
+            },
+            (SinkKind::UserEvents, Payload::Metrics) => SizeRule {
+                sink,
+                min: crate::metrics::MIN_MAX_EVENT_SIZE,
+                max: crate::metrics::MAX_MAX_EVENT_SIZE,
+                default: crate::metrics::DEFAULT_MAX_EVENT_SIZE,
+                rule: "the 16-byte header and a buffer whose __rel_loc length is 16 bits",
+            },
+            (SinkKind::Etw, payload) => SizeRule {
+                sink,
+                min: match payload {
+                    Payload::Record => crate::logs::MIN_MAX_EVENT_SIZE,
+                    Payload::Metrics => crate::metrics::MIN_MAX_EVENT_SIZE,
+                },
+                max: DEFAULT_ETW_MAX_EVENT_SIZE,
+                default: DEFAULT_ETW_MAX_EVENT_SIZE,
+                rule: "ETW refuses events over 64 KiB with its own headers",
+            },
+        }
+    }
+
+    /// `size` (or the default, for `None`) if this rule allows it.
+    pub(crate) fn check(&self, size: Option<usize>) -> Result<usize, Error> {
+        let size = size.unwrap_or(self.default);
+        if (self.min..=self.max).contains(&size) {
+            return Ok(size);
+        }
+        Err(Error::InvalidMaxEventSize {
+            size,
+            min: self.min,
+            max: self.max,
+            sink: self.sink,
+            rule: self.rule,
+        })
+    }
+}
+
+/// Checks a maximum event size (`None`: the sink's default) against the one size rule of
+/// `sink` for `payload` events, and returns the size to use.
+pub(crate) fn validate_max_event_size(
+    max_event_size: Option<usize>,
+    sink: SinkKind,
+    payload: Payload,
+) -> Result<usize, Error> {
+    SizeRule::of(sink, payload).check(max_event_size)
+}
+
 /// Checks the options every processor has: the maximum event size (`None`: the sink's
 /// default) and the queue options. Returns the maximum event size to use.
 pub(crate) fn validate_size_and_mode(
@@ -157,20 +260,7 @@ pub(crate) fn validate_size_and_mode(
     wire: Wire,
     mode: &crate::mode::Mode,
 ) -> Result<usize, Error> {
-    use crate::encode::{DEFAULT_ETW_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT};
-    use crate::logs::{DEFAULT_MAX_EVENT_SIZE, MIN_MAX_EVENT_SIZE};
-    let (default, max) = match wire {
-        Wire::EventHeader => (DEFAULT_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT),
-        Wire::TraceLogging => (DEFAULT_ETW_MAX_EVENT_SIZE, DEFAULT_ETW_MAX_EVENT_SIZE),
-    };
-    let size = max_event_size.unwrap_or(default);
-    if !(MIN_MAX_EVENT_SIZE..=max).contains(&size) {
-        return Err(Error::InvalidMaxEventSize {
-            size,
-            min: MIN_MAX_EVENT_SIZE,
-            max,
-        });
-    }
+    let size = validate_max_event_size(max_event_size, SinkKind::of(wire), Payload::Record)?;
     validate_mode(mode)?;
     Ok(size)
 }

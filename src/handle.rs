@@ -3,12 +3,12 @@
 use crate::sync::Arc;
 use std::fmt;
 
-use crate::encode::{OversizePolicy, MAX_EVENT_SIZE_LIMIT};
+use crate::encode::OversizePolicy;
+use crate::error::{validate_max_event_size, Payload};
 use crate::sink::TracepointStatusEntry;
 use crate::state::{ProviderState, SizeLimits, TracepointSet};
 use crate::Error;
 
-use crate::logs::MIN_MAX_EVENT_SIZE;
 use crate::stats::Counters;
 use crate::Stats;
 
@@ -79,17 +79,16 @@ impl ProcessorHandle {
         self.observed.state.status()
     }
 
-    /// Changes the maximum event size at run time (same range as the builder's); events
-    /// encoded from now on use it. Emitting threads are not stopped: the new limits are
-    /// swapped in as a new state snapshot.
+    /// Changes the maximum event size at run time; events encoded from now on use it.
+    /// Emitting threads are not stopped: the new limits are swapped in as a new state
+    /// snapshot.
+    ///
+    /// The rule is the builder's, for the processor's sink: 512..=65,467 bytes on
+    /// user_events, 512..=65,360 on ETW. A size outside is refused with the same
+    /// [`Error::InvalidMaxEventSize`], naming the sink and the rule, and changes nothing.
     pub fn set_max_event_size(&self, bytes: usize) -> Result<(), Error> {
-        if !(MIN_MAX_EVENT_SIZE..=MAX_EVENT_SIZE_LIMIT).contains(&bytes) {
-            return Err(Error::InvalidMaxEventSize {
-                size: bytes,
-                min: MIN_MAX_EVENT_SIZE,
-                max: MAX_EVENT_SIZE_LIMIT,
-            });
-        }
+        let sink = self.observed.state.sink_kind();
+        validate_max_event_size(Some(bytes), sink, Payload::Record)?;
         let limits = self.observed.state.load().limits;
         self.observed.state.reconfigure(SizeLimits {
             max_event_size: bytes,

@@ -151,10 +151,14 @@ impl ProcessorBuilder {
         self
     }
 
-    /// The largest event payload to write, in bytes (default [`DEFAULT_MAX_EVENT_SIZE`];
-    /// allowed [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_EVENT_SIZE_LIMIT`](crate::encode::MAX_EVENT_SIZE_LIMIT)).
-    /// On ETW: metadata and data, default and largest
-    /// [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE).
+    /// The largest event payload to write, in bytes. user_events: default
+    /// [`DEFAULT_MAX_EVENT_SIZE`], allowed
+    /// [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_EVENT_SIZE_LIMIT`](crate::encode::MAX_EVENT_SIZE_LIMIT).
+    /// ETW: metadata and data, default and largest
+    /// [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE). `build` (and
+    /// [`ProcessorHandle::set_max_event_size`](crate::ProcessorHandle::set_max_event_size)
+    /// later) refuses a size outside with an [`Error::InvalidMaxEventSize`] naming the sink
+    /// and the rule.
     pub fn with_max_event_size(mut self, bytes: usize) -> Self {
         self.max_event_size = Some(bytes);
         self

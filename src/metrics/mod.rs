@@ -15,7 +15,7 @@
 //! [`ETW_EVENT_ID`] (81), version 0, level 4, keyword 1, of provider [`ETW_PROVIDER_NAME`] with
 //! the fixed id [`ETW_PROVIDER_ID`]: metadata is the event name alone, data is the OTLP buffer
 //! (no fields), as the existing ETW metrics exporter writes. The default maximum event size
-//! there is [`DEFAULT_ETW_MAX_EVENT_SIZE`].
+//! there is [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE).
 //!
 //! # Event layout
 //!
@@ -76,7 +76,6 @@ pub use framing::{ETW_EVENT_ID, ETW_PROVIDER_ID, ETW_PROVIDER_NAME};
 use opentelemetry::otel_warn;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, Temporality};
 
-use crate::encode::{Wire, DEFAULT_ETW_MAX_EVENT_SIZE};
 use crate::mode::Mode;
 use crate::sink::Sink;
 use crate::Error;
@@ -89,8 +88,9 @@ pub const DEFAULT_MAX_EVENT_SIZE: usize = 8184;
 /// The smallest maximum event size the builder accepts.
 pub const MIN_MAX_EVENT_SIZE: usize = 512;
 
-/// The largest maximum event size the builder accepts: the header plus the longest buffer a
-/// 16-bit `__rel_loc` length describes.
+/// The largest maximum event size the builder accepts on user_events: the header plus the
+/// longest buffer a 16-bit `__rel_loc` length describes. ETW takes at most
+/// [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE).
 pub const MAX_MAX_EVENT_SIZE: usize = HEADER_LEN + MAX_BUFFER_LEN;
 
 /// Builds an [`Exporter`]; see [`Exporter::builder`].
@@ -120,10 +120,12 @@ impl ExporterBuilder {
         self
     }
 
-    /// The largest event payload to write, header included, in bytes (default
-    /// [`DEFAULT_MAX_EVENT_SIZE`] on user_events, [`DEFAULT_ETW_MAX_EVENT_SIZE`] on ETW;
-    /// allowed [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_MAX_EVENT_SIZE`]). Set it lower if your agent
-    /// reads ftrace, whose buffer holds about a page per event.
+    /// The largest event payload to write, header included, in bytes. user_events: default
+    /// [`DEFAULT_MAX_EVENT_SIZE`], allowed [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_MAX_EVENT_SIZE`].
+    /// ETW: default and largest
+    /// [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE). `build`
+    /// refuses a size outside with an error naming the sink and its rule. Set it lower if
+    /// your agent reads ftrace, whose buffer holds about a page per event.
     pub fn with_max_event_size(mut self, bytes: usize) -> Self {
         self.max_event_size = Some(bytes);
         self
@@ -150,18 +152,12 @@ impl ExporterBuilder {
     /// and [`Exporter::status`] says why (one warning is logged through OpenTelemetry's
     /// internal logging).
     pub fn build(mut self) -> Result<Exporter, Error> {
-        let max = self.max_event_size.unwrap_or(match self.sink.wire() {
-            Wire::EventHeader => DEFAULT_MAX_EVENT_SIZE,
-            Wire::TraceLogging => DEFAULT_ETW_MAX_EVENT_SIZE,
-        });
+        let max = crate::error::validate_max_event_size(
+            self.max_event_size,
+            self.sink.kind(),
+            crate::error::Payload::Metrics,
+        )?;
         self.max_event_size = Some(max);
-        if !(MIN_MAX_EVENT_SIZE..=MAX_MAX_EVENT_SIZE).contains(&max) {
-            return Err(Error::InvalidMaxEventSize {
-                size: max,
-                min: MIN_MAX_EVENT_SIZE,
-                max: MAX_MAX_EVENT_SIZE,
-            });
-        }
         crate::error::validate_mode(&self.mode)?;
         Exporter::new(self)
     }

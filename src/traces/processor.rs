@@ -119,7 +119,8 @@ pub struct Processor {
 }
 
 impl Processor {
-    /// Starts building a span processor for `provider` (1..=233 of `[A-Za-z0-9_]`).
+    /// Starts building a span processor for `provider` (the rules of
+    /// [`logs::Processor::builder`](crate::logs::Processor::builder), per sink).
     pub fn builder(provider: &str) -> ProcessorBuilder {
         ProcessorBuilder {
             provider: provider.to_owned(),
