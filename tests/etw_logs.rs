@@ -3,6 +3,8 @@
 //! value kind; plus levels, activity ids, truncation, modes and the builder's ETW rules.
 
 mod etw_common;
+#[path = "common/platform.rs"]
+mod platform;
 
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
@@ -20,7 +22,12 @@ use otel_os_events::sink::{CaptureSink, Sink, TracepointStatus};
 use otel_os_events::Error;
 use tracelogging_dynamic as tld;
 
-const TIME: &str = "2024-05-06T07:08:09.123456789Z";
+/// The records' time: 123,456,789 ns past the second, as a `SystemTime` keeps it (on
+/// Windows, in 100 ns steps: …123456700).
+const NANOS: u32 = platform::kept_nanos(123_456_789);
+fn time() -> String {
+    format!("2024-05-06T07:08:09.{NANOS:09}Z")
+}
 const TRACE: &str = "0102030405060708090a0b0c0d0e0f10";
 const SPAN: &str = "a1a2a3a4a5a6a7a8";
 
@@ -80,7 +87,7 @@ fn bare_info_record(name: &str) -> tld::EventBuilder {
     let mut b = tld::EventBuilder::new();
     begin(&mut b, name, tld::Level::Informational);
     b.add_struct("PartA", 1, 0);
-    str8(&mut b, "time", TIME);
+    str8(&mut b, "time", &time());
     b.add_struct("PartB", 2, 0);
     str8(&mut b, "_typeName", "Log");
     let severity = Severity::Info as i16;
@@ -148,7 +155,7 @@ fn every_value_kind_matches_tracelogging_dynamic() {
     b.add_struct("ext_cloud", 2, 0);
     str8(&mut b, "role", "checkout");
     str8(&mut b, "roleInstance", "pod-7");
-    str8(&mut b, "time", TIME);
+    str8(&mut b, "time", &time());
     b.add_struct("PartC", 12, 0);
     b.add_i64("i", -5, tld::OutType::Default, 0);
     b.add_f64("d", 2.5, tld::OutType::Default, 0);
@@ -258,8 +265,7 @@ fn queued_mode_writes_the_same_bytes_plus_the_thread_id() {
         .emit(record(&provider, Severity::Info));
     provider.force_flush().unwrap();
     let ours = only_event(&capture);
-    // SAFETY: gettid takes no arguments and cannot fail.
-    let tid = unsafe { libc::gettid() } as u32;
+    let tid = platform::os_thread_id();
     let mut b = bare_info_record("Q");
     b.add_u32("_thread_id", tid, tld::OutType::Pid, 0);
     assert_same(&ours, &reference(&mut b));
@@ -333,4 +339,78 @@ fn off_windows_the_etw_sink_says_so_and_writes_nothing() {
         (0, 0),
         "no session: nothing to do"
     );
+}
+
+/// Under Wine, and on a Windows machine where no session enables this provider, the ETW path
+/// is "registered, nobody listening": `EventRegister` succeeds and no enable callback ever
+/// comes. Then nothing is encoded or written: a record nobody listens for is not accepted
+/// (the crate counts only events a session asked for, on every sink), `written` and every
+/// drop counter stay 0 (each `EventWriteTransfer` the crate makes is counted as written or as
+/// a write error, so 0 means none was made), and the listener callback never fires.
+#[cfg(windows)]
+#[test]
+fn on_windows_the_provider_registers_and_nobody_listens() {
+    use opentelemetry_sdk::logs::LogProcessor as _;
+    for mode in [Mode::Sync, Mode::Queued(QueueOptions::default())] {
+        let changes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let heard = changes.clone();
+        let processor = Processor::builder("OtelOsEvents.Test.NobodyListens")
+            .with_sink(Sink::Etw)
+            .with_mode(mode.clone())
+            .with_listener_callback(move |_| {
+                heard.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })
+            .with_listener_poll_interval(Duration::from_millis(1))
+            .build()
+            .unwrap();
+        let handle = processor.handle();
+        let status = processor.status();
+        assert_eq!(status.len(), 5, "{mode:?}");
+        assert!(
+            status
+                .iter()
+                .all(|s| s.status == TracepointStatus::Registered),
+            "{mode:?}: {status:?}"
+        );
+        for severity in [
+            Severity::Fatal,
+            Severity::Error,
+            Severity::Warn,
+            Severity::Info,
+            Severity::Debug,
+        ] {
+            assert!(
+                !processor.event_enabled(severity, "test", None),
+                "{mode:?}: no session enables {severity:?}"
+            );
+        }
+        let provider = SdkLoggerProvider::builder()
+            .with_log_processor(processor)
+            .build();
+        let logger = provider.logger("test");
+        for severity in [Severity::Fatal, Severity::Info, Severity::Trace] {
+            for _ in 0..100 {
+                logger.emit(record(&provider, severity));
+            }
+        }
+        provider.force_flush().unwrap();
+        // Long enough for the 1 ms watcher to look many times.
+        std::thread::sleep(Duration::from_millis(50));
+        let stats = handle.stats();
+        assert_eq!(
+            stats,
+            otel_os_events::Stats::default(),
+            "{mode:?}: nobody listens, so nothing is accepted, written or dropped"
+        );
+        assert_eq!(
+            changes.load(std::sync::atomic::Ordering::Relaxed),
+            0,
+            "{mode:?}: no session ever came"
+        );
+        provider.shutdown().unwrap();
+        assert!(handle
+            .status()
+            .iter()
+            .all(|s| s.status == TracepointStatus::Unregistered));
+    }
 }

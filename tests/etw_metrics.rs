@@ -100,12 +100,35 @@ fn the_provider_is_the_native_metrics_extensions() {
         .eq_ignore_ascii_case(ETW_PROVIDER_ID));
     let exporter = Exporter::builder().with_sink(Sink::Etw).build().unwrap();
     assert_eq!(exporter.max_event_size(), DEFAULT_ETW_MAX_EVENT_SIZE);
-    if cfg!(not(windows)) {
-        assert_eq!(
-            exporter.status()[0].status,
-            TracepointStatus::EtwUnavailable
-        );
+    // ETW exists only on Windows; there (and under Wine) the provider registers.
+    let expected = if cfg!(windows) {
+        TracepointStatus::Registered
+    } else {
+        TracepointStatus::EtwUnavailable
+    };
+    assert_eq!(exporter.status()[0].status, expected);
+}
+
+/// The metrics half of "registered, nobody listening" (see `etw_logs.rs`): the provider
+/// registers, no session enables it, so an export encodes and writes nothing.
+#[cfg(windows)]
+#[test]
+fn on_windows_the_metrics_provider_registers_and_nobody_listens() {
+    let p = metrics_pipeline(Exporter::builder().with_sink(Sink::Etw), None, |b| b);
+    assert_eq!(
+        p.handle.status()[0].status,
+        TracepointStatus::Registered,
+        "{:?}",
+        p.handle.status()
+    );
+    let counter = p.provider.meter("m").u64_counter("requests").build();
+    for i in 0..100 {
+        counter.add(1, &[KeyValue::new("series", i as i64)]);
     }
+    p.provider.force_flush().unwrap();
+    assert_eq!(p.seen.lock().exports.len(), 1, "the SDK did export");
+    assert_eq!(p.handle.events_written(), 0);
+    assert_eq!(p.handle.stats(), otel_os_events::Stats::default());
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! "No heap allocation per event" on a real user_events kernel (inside the VM): a counting
 //! global allocator watches every thread while warmed-up processors emit, in both modes.
 //! (Only one test in this binary, so no other test thread allocates meanwhile.)
+// Linux only: the perf reader (`listen`, feature `cli`) and user_events exist nowhere else.
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Exporter process → kernel → `otel-os-events listen` process → JSON, on a real
 //! user_events kernel (inside the VM). Skips loudly elsewhere.
+// Linux only: the perf reader (`listen`, feature `cli`) and user_events exist nowhere else.
+#![cfg(target_os = "linux")]
 
 mod common;
 

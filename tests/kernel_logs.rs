@@ -2,6 +2,8 @@
 //! Events are read back as an agent reads them — perf ring buffers (and ftrace) — and decoded
 //! with Microsoft's tracepoint_decode. On a kernel without user_events each test prints a
 //! loud SKIPPED line, or fails when OTEL_OS_EVENTS_IN_VM / _REQUIRE_KERNEL is 1.
+// Linux only: the perf reader (`listen`, feature `cli`) and user_events exist nowhere else.
+#![cfg(target_os = "linux")]
 
 mod common;
 
@@ -201,7 +203,7 @@ fn no_listener_means_no_write_and_no_syscall() {
     let provider = SdkLoggerProvider::builder().build();
     // Watch this thread's writev syscalls the way an observer would.
     let mut syscalls = session(&["syscalls:sys_enter_writev"]);
-    let tid = gettid();
+    let tid = platform::os_thread_id();
     drain(&mut syscalls);
     for _ in 0..1_000 {
         processor.emit(

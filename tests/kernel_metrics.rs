@@ -3,6 +3,8 @@
 //! after the 8 common bytes starts at `protocol` — then parsed and prost-decoded, and
 //! compared point for point with what the SDK produced. On a kernel without user_events each
 //! test prints a loud SKIPPED line, or fails when OTEL_OS_EVENTS_IN_VM / _REQUIRE_KERNEL is 1.
+// Linux only: the perf reader (`listen`, feature `cli`) and user_events exist nowhere else.
+#![cfg(target_os = "linux")]
 
 mod common;
 

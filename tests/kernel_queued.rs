@@ -1,5 +1,7 @@
 //! Queued mode on a real user_events kernel (inside the VM): events written by the flush
 //! thread are read back by a perf reader, and the books balance exactly.
+// Linux only: the perf reader (`listen`, feature `cli`) and user_events exist nowhere else.
+#![cfg(target_os = "linux")]
 
 mod common;
 
@@ -42,7 +44,7 @@ fn queued_events_reach_perf_with_the_producer_thread_and_balanced_books() {
                         &InstrumentationScope::default(),
                     );
                 }
-                gettid()
+                platform::os_thread_id()
             })
         })
         .collect();
@@ -77,9 +79,9 @@ fn queued_events_reach_perf_with_the_producer_thread_and_balanced_books() {
                     kernel_tid, *tid,
                     "written by the flush thread, not the producer"
                 );
-                match d.at("PartB.body") {
-                    Val::I64(i) => *i,
-                    v => panic!("{v:?}"),
+                match *d.at("PartB.body") {
+                    Val::I64(i) => i,
+                    ref v => panic!("{v:?}"),
                 }
             })
             .collect();

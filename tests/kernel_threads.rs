@@ -4,6 +4,8 @@
 //! process (see `src/sink/registrar.rs`). Unregistering from another thread is proved by
 //! `sink::user_events`'s unit test (it reads the errno); here a processor is built on a
 //! thread that exits, the way applications do, and sessions must still reach it.
+// Linux only: the perf reader (`listen`, feature `cli`) and user_events exist nowhere else.
+#![cfg(target_os = "linux")]
 
 mod common;
 

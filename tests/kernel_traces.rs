@@ -1,5 +1,7 @@
 //! Spans on a real user_events kernel (inside the VM): read back through perf, decoded with
 //! tracepoint_decode, and rendered by `listen`'s JSON writer.
+// Linux only: the perf reader (`listen`, feature `cli`) and user_events exist nowhere else.
+#![cfg(target_os = "linux")]
 
 mod common;
 

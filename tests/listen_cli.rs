@@ -1,4 +1,6 @@
 //! The `otel-os-events` binary's argument handling (no kernel needed).
+// Linux only: it runs the `otel-os-events` command, which works only there.
+#![cfg(target_os = "linux")]
 
 use std::process::Command;
 

@@ -1,4 +1,6 @@
 //! `PerfEvent::to_json` on events built by hand from the EventHeader spec (no kernel needed).
+// Linux only: the perf reader's event type (`listen`, feature `cli`) exists nowhere else.
+#![cfg(target_os = "linux")]
 
 #[path = "listen_common/mod.rs"]
 mod common;

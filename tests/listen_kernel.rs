@@ -5,9 +5,13 @@
 //!
 //! The CLI tests run the `otel-os-events` binary; in the VM it must be copied in:
 //! `OTEL_OS_EVENTS_VM_FILES=/work/target-listen/debug/otel-os-events`.
+// Linux only: the perf reader (`listen`, feature `cli`) and user_events exist nowhere else.
+#![cfg(target_os = "linux")]
 
 #[path = "listen_common/mod.rs"]
 mod common;
+#[path = "common/platform.rs"]
+mod platform;
 
 use std::io::{BufRead, BufReader, Read};
 use std::pin::Pin;
@@ -119,11 +123,6 @@ fn pin_this_thread_to_cpu(cpu: usize) {
     assert_eq!(ret, 0, "sched_setaffinity");
 }
 
-fn gettid() -> u32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() as u32 }
-}
-
 /// `clock_gettime(CLOCK_MONOTONIC)`, the session's default clock.
 fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
@@ -162,7 +161,7 @@ fn session_reads_eventheader_events_and_drives_the_enable_bit() {
     for (i, e) in got.iter().enumerate() {
         assert_eq!(e.tracepoint, name);
         assert_eq!(e.pid, std::process::id());
-        assert_eq!(e.tid, gettid());
+        assert_eq!(e.tid, platform::os_thread_id());
         assert!(
             e.time_ns >= before && e.time_ns <= monotonic_ns(),
             "time_ns is CLOCK_MONOTONIC"

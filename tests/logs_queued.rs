@@ -44,11 +44,6 @@ fn balanced(stats: &Stats) {
     );
 }
 
-fn gettid() -> u32 {
-    // SAFETY: gettid has no preconditions and cannot fail.
-    unsafe { libc::gettid() as u32 }
-}
-
 #[test]
 fn the_flush_thread_writes_and_stamps_the_producer_thread() {
     let (processor, capture) =
@@ -59,7 +54,7 @@ fn the_flush_thread_writes_and_stamps_the_producer_thread() {
             let p = processor.clone();
             std::thread::spawn(move || {
                 emit_n(&p, 50);
-                gettid()
+                platform::os_thread_id()
             })
         })
         .map(|t| t.join().unwrap())
@@ -217,6 +212,8 @@ fn queue_options_are_validated() {
     }
 }
 
+// Linux only: the flush thread's CPU time is read from /proc/self/task.
+#[cfg(target_os = "linux")]
 #[test]
 fn the_idle_flush_thread_sleeps() {
     let (processor, _capture) = capture_processor(Processor::builder("qi").with_mode(

@@ -56,12 +56,6 @@ pub fn tracefs_read(path: &str) -> String {
         .unwrap_or_else(|e| panic!("read {path}: {e}"))
 }
 
-/// The thread id of the caller.
-pub fn gettid() -> u32 {
-    // SAFETY: gettid has no preconditions and cannot fail.
-    unsafe { libc::gettid() as u32 }
-}
-
 /// Starts `otel-os-events listen <args>` with piped stdout and waits for its `listen: ready`
 /// line: only then is its perf event open on every CPU (the kernel sets a writer's enable
 /// bit as soon as the first CPU's event opens). Returns the child and a thread collecting

@@ -3,8 +3,11 @@
 #![allow(dead_code)]
 
 pub mod alloc;
+// The perf reader exists only on Linux, with feature `cli` (the kernel_* tests).
+#[cfg(all(target_os = "linux", feature = "cli"))]
 pub mod kernel;
 pub mod metrics;
+pub mod platform;
 
 use std::time::SystemTime;
 
