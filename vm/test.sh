@@ -17,6 +17,12 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo doc (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
 
+step "Windows: clippy for x86_64-pc-windows-gnu, the test binaries under Wine (vm/windows.sh)"
+vm/windows.sh
+
+step "the declared MSRV builds everything with the committed lockfile (vm/msrv.sh)"
+vm/msrv.sh
+
 step "host tests (kernel tests skip loudly here: this kernel has no user_events)"
 cargo test --workspace --all-features
 
@@ -65,3 +71,6 @@ cargo build --quiet -p stress --release
 for mode in sync queued; do
     vm/run.sh "$root/target/release/stress" --threads 2 --seconds 1 --mode "$mode" --listen
 done
+
+step "AddressSanitizer: the test binaries, the benches once and stress, inside the VM (vm/asan.sh)"
+vm/asan.sh

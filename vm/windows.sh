@@ -73,9 +73,9 @@ as_root() {
     fi
 }
 
-pkg_installed() {
-    [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
-}
+die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=vm/lib.sh
+source vm/lib.sh
 
 rust_target() {
     command -v rustup >/dev/null || {
@@ -90,18 +90,7 @@ rust_target() {
 }
 
 apt_packages() {
-    local want=(gcc-mingw-w64-x86-64 wine wine64) missing=() p
-    for p in "${want[@]}"; do
-        pkg_installed "$p" || missing+=("$p")
-    done
-    if ((${#missing[@]} == 0)); then
-        log "installed: ${want[*]}"
-        return 0
-    fi
-    log "installing ${missing[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}" >&2
+    apt_install gcc-mingw-w64-x86-64 wine wine64
 }
 
 link_name() {
