@@ -18,7 +18,8 @@ pub(crate) struct Observed {
     /// The builder keyword's tracepoints: also `state`'s first set, fixed for the
     /// processor's life, so the disabled path reads its enable word without a snapshot load.
     pub(crate) default_set: Arc<TracepointSet>,
-    pub(crate) counters: Counters,
+    /// Shared with the flush thread in queued mode.
+    pub(crate) counters: Arc<Counters>,
 }
 
 impl Observed {
@@ -43,7 +44,7 @@ impl Observed {
         Arc::new(Observed {
             state: Arc::new(state),
             default_set,
-            counters: Counters::new(),
+            counters: Arc::new(Counters::new()),
         })
     }
 }

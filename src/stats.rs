@@ -92,6 +92,9 @@ const ERRNO_SLOTS: usize = 134;
 pub(crate) struct Counters {
     accepted: AtomicU64,
     written: AtomicU64,
+    /// Events written: `written` counts data points for metrics, of which one event carries
+    /// many.
+    events_written: AtomicU64,
     truncated: AtomicU64,
     oversize: AtomicU64,
     no_severity: AtomicU64,
@@ -109,6 +112,7 @@ impl Counters {
         Counters {
             accepted: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            events_written: AtomicU64::new(0),
             truncated: AtomicU64::new(0),
             oversize: AtomicU64::new(0),
             no_severity: AtomicU64::new(0),
@@ -146,22 +150,24 @@ impl Counters {
         self.accepted.fetch_add(n, Relaxed);
     }
 
-    /// `n` written at once, none truncated.
-    pub(crate) fn written_n(&self, n: u64) {
-        self.written.fetch_add(n, Relaxed);
+    /// One event written, which counts as `weight` (1, or its metric data points).
+    pub(crate) fn written_event(&self, weight: u64, truncated: bool) {
+        self.written.fetch_add(weight, Relaxed);
+        self.events_written.fetch_add(1, Relaxed);
+        if truncated {
+            self.truncated.fetch_add(weight, Relaxed);
+        }
+    }
+
+    /// Events written so far (see [`written_event`](Self::written_event)).
+    pub(crate) fn events_written(&self) -> u64 {
+        self.events_written.load(Relaxed)
     }
 
     /// `n` dropped at once for `reason`.
     pub(crate) fn dropped_n(&self, reason: DropReason, n: u64) {
         if n > 0 {
             self.counter(reason).fetch_add(n, Relaxed);
-        }
-    }
-
-    pub(crate) fn written(&self, truncated: bool) {
-        self.written.fetch_add(1, Relaxed);
-        if truncated {
-            self.truncated.fetch_add(1, Relaxed);
         }
     }
 

@@ -85,7 +85,7 @@ impl Processor {
             b.keyword,
             limits,
         ));
-        let writer = Writer::new(&b.mode, &observed)?;
+        let writer = Writer::new(&b.mode, &observed.counters)?;
         let spawn_error = |e: std::io::Error| Error::ThreadSpawn {
             reason: e.to_string(),
         };
@@ -190,8 +190,12 @@ impl Processor {
             resource_attributes: &self.resource.attributes,
             thread_id: self.writer.thread_id(),
         };
-        self.writer
-            .write(&self.observed, set, level, |buf, limits, truncated| {
+        self.writer.write(
+            &self.observed.counters,
+            self.observed.state.load().limits,
+            set,
+            level,
+            |buf, limits, truncated| {
                 encode_log(
                     buf,
                     record,
@@ -201,7 +205,8 @@ impl Processor {
                     limits,
                     truncated,
                 )
-            });
+            },
+        );
     }
 }
 

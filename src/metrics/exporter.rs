@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use parking_lot::Mutex;
 
-use crate::mode::{Mode, Queued, QueuedEvent, Target, WriteFn};
+use crate::mode::Writer;
 use crate::sink::{Tracepoint, TracepointStatusEntry};
 
 use super::framing::Framing;
@@ -36,76 +36,16 @@ pub struct Exporter {
     shut_down: AtomicBool,
     /// The encoding buffer, reused across exports.
     scratch: Mutex<Vec<u8>>,
-    /// Queued mode's flush thread (shared with handles, which can flush it).
-    queued: QueuedWriter,
-}
-
-/// Queued mode's writer, shared by an exporter and its handles; `None` in sync mode.
-#[derive(Clone)]
-struct QueuedWriter {
-    queue: Option<Arc<Queued>>,
-    /// How long `force_flush` waits.
-    timeout: Duration,
-}
-
-impl QueuedWriter {
-    fn flush(&self) -> OTelSdkResult {
-        match &self.queue {
-            None => Ok(()),
-            Some(queue) => queue
-                .flush(self.timeout)
-                .map_err(|_| OTelSdkError::Timeout(self.timeout)),
-        }
-    }
-}
-
-impl Shared {
-    /// Writes one event holding `buffer` now and counts its points.
-    fn write(&self, buffer: &[u8], points: u64) {
-        match self.framing.write(&self.tracepoint, buffer) {
-            0 => {
-                self.counters.written_n(points);
-                self.events.fetch_add(1, Relaxed);
-            }
-            errno => self
-                .counters
-                .dropped_n(DropReason::WriteError { errno }, points),
-        }
-    }
-}
-
-/// The flush thread's writer in queued mode: re-check the enable word, write, count points.
-fn flush_writer(shared: Arc<Shared>) -> WriteFn {
-    Box::new(move |event, late| {
-        if late {
-            shared
-                .counters
-                .dropped_n(DropReason::Shutdown, event.weight);
-        } else if !shared.tracepoint.enabled() {
-            shared
-                .counters
-                .dropped_n(DropReason::NoListener, event.weight);
-        } else {
-            match shared.tracepoint.write(event.buf.parts()) {
-                0 => {
-                    shared.counters.written_n(event.weight);
-                    shared.events.fetch_add(1, Relaxed);
-                }
-                errno => shared
-                    .counters
-                    .dropped_n(DropReason::WriteError { errno }, event.weight),
-            }
-        }
-    })
 }
 
 /// What an exporter shares with its handles.
 struct Shared {
-    tracepoint: Tracepoint,
+    tracepoint: Arc<Tracepoint>,
     framing: Framing,
-    /// Counted in data points.
-    counters: Counters,
-    events: AtomicU64,
+    /// Counted in data points (and events written).
+    counters: Arc<Counters>,
+    /// Sync or queued: the write path every signal uses.
+    writer: Writer,
 }
 
 impl Exporter {
@@ -141,36 +81,20 @@ impl Exporter {
                 message = "the metrics tracepoint (or ETW provider) could not be registered: nothing will be written"
             );
         }
+        let counters = Arc::new(Counters::new());
+        let writer = Writer::new(&b.mode, &counters)?;
         let shared = Arc::new(Shared {
-            tracepoint,
+            tracepoint: Arc::new(tracepoint),
             framing,
-            counters: Counters::new(),
-            events: AtomicU64::new(0),
+            counters,
+            writer,
         });
-        let queued = match &b.mode {
-            Mode::Sync => QueuedWriter {
-                queue: None,
-                timeout: Duration::ZERO,
-            },
-            Mode::Queued(options) => {
-                let queue = Queued::start(options, flush_writer(shared.clone())).map_err(|e| {
-                    Error::ThreadSpawn {
-                        reason: e.to_string(),
-                    }
-                })?;
-                QueuedWriter {
-                    queue: Some(Arc::new(queue)),
-                    timeout: options.shutdown_deadline,
-                }
-            }
-        };
         Ok(Exporter {
             shared,
             temporality: b.temporality,
             max_event_size: b.max_event_size.unwrap_or(super::DEFAULT_MAX_EVENT_SIZE),
             shut_down: AtomicBool::new(false),
             scratch: Mutex::new(Vec::new()),
-            queued,
         })
     }
 
@@ -190,7 +114,6 @@ impl Exporter {
     pub fn handle(&self) -> ExporterHandle {
         ExporterHandle {
             shared: self.shared.clone(),
-            queued: self.queued.clone(),
         }
     }
 
@@ -219,20 +142,11 @@ impl Exporter {
             self.max_event_size - shared.framing.overhead(),
             &mut scratch,
             |buffer, points| {
-                let Some(queue) = &self.queued.queue else {
-                    return shared.write(buffer, points);
-                };
-                let mut event = queue.take_buf();
-                shared.framing.fill(&mut event, buffer);
-                let event = QueuedEvent {
-                    target: Target::Fixed,
-                    buf: event,
-                    truncated: false,
-                    weight: points,
-                };
-                if let Err(reason) = queue.send(event, &shared.counters) {
-                    shared.counters.dropped_n(reason, points);
-                }
+                shared
+                    .writer
+                    .write_payload(&shared.counters, &shared.tracepoint, points, |event| {
+                        shared.framing.fill(event, buffer)
+                    })
             },
         );
         drop(scratch);
@@ -263,7 +177,7 @@ impl PushMetricExporter for Exporter {
     /// Sync mode: nothing is buffered, returns at once. Queued mode: returns once every event
     /// of earlier exports has been written (or counted), or with `Timeout`.
     fn force_flush(&self) -> OTelSdkResult {
-        self.queued.flush()
+        self.shared.writer.flush()
     }
 
     /// Unregisters the tracepoint; later exports are refused and counted.
@@ -271,9 +185,7 @@ impl PushMetricExporter for Exporter {
         if self.shut_down.swap(true, Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        if let Some(queue) = &self.queued.queue {
-            queue.shutdown();
-        }
+        self.shared.writer.shutdown();
         self.shared.tracepoint.unregister();
         Ok(())
     }
@@ -298,7 +210,6 @@ impl fmt::Debug for Exporter {
 #[derive(Clone)]
 pub struct ExporterHandle {
     shared: Arc<Shared>,
-    queued: QueuedWriter,
 }
 
 impl ExporterHandle {
@@ -309,7 +220,7 @@ impl ExporterHandle {
     /// the SDK 0.33 `PeriodicReader` exports on flush but does not call the exporter's own
     /// `force_flush`, so it cannot wait for the flush thread.
     pub fn force_flush(&self) -> OTelSdkResult {
-        self.queued.flush()
+        self.shared.writer.flush()
     }
 
     /// Counters in data points; see [`Exporter::stats`].
@@ -319,7 +230,7 @@ impl ExporterHandle {
 
     /// Events written (each holds one or more data points).
     pub fn events_written(&self) -> u64 {
-        self.shared.events.load(Relaxed)
+        self.shared.counters.events_written()
     }
 
     /// The `otlp_metrics` tracepoint with its registration state.

@@ -65,18 +65,7 @@ impl Framing {
         }
     }
 
-    /// Writes `buffer` as one event now. Returns 0 or an errno (Win32 error on ETW).
-    pub(crate) fn write(&self, tracepoint: &Tracepoint, buffer: &[u8]) -> i32 {
-        match self {
-            Framing::UserEvents => tracepoint.write([&header(buffer.len()), buffer, &[]]),
-            Framing::Etw(frame) => {
-                let [head, meta, _] = frame.parts();
-                tracepoint.write([head, meta, buffer])
-            }
-        }
-    }
-
-    /// Fills `event` with `buffer` framed, for the flush thread.
+    /// Fills `event` with `buffer` framed, ready to write (now, or by the flush thread).
     pub(crate) fn fill(&self, event: &mut EventBuf, buffer: &[u8]) {
         match self {
             Framing::UserEvents => {

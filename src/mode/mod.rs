@@ -81,16 +81,18 @@ pub enum WhenFull {
     },
 }
 
-/// Writes a finished event now, on this thread, and counts the outcome.
+/// Writes a finished event now, on this thread, and counts the outcome for its `weight`
+/// (1 event, or the metric data points it carries).
 #[inline]
 pub(crate) fn write_now(
     tracepoint: &Tracepoint,
     parts: [&[u8]; 3],
     truncated: bool,
+    weight: u64,
     counters: &Counters,
 ) {
     match tracepoint.write(parts) {
-        0 => counters.written(truncated),
-        errno => counters.dropped(DropReason::WriteError { errno }),
+        0 => counters.written_event(weight, truncated),
+        errno => counters.dropped_n(DropReason::WriteError { errno }, weight),
     }
 }

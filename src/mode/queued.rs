@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::encode::EventBuf;
+use crate::sink::Tracepoint;
 use crate::stats::Counters;
 use crate::sync::{Arc, BoundedQueue};
 use crate::DropReason;
@@ -12,15 +13,25 @@ use crate::DropReason;
 use super::channel::{Channel, FlushError, Refused};
 use super::{QueueOptions, WhenFull};
 
-/// Where a queued event goes.
+/// Where a queued event goes (kept alive while it is queued).
 pub(crate) enum Target {
-    /// Level `level` (index 0..5) of a keyword's tracepoints (kept alive while queued).
+    /// Level `level` (index 0..5) of a keyword's tracepoints (logs, spans).
     Level {
         set: Arc<crate::state::TracepointSet>,
         level: usize,
     },
-    /// The one tracepoint the flush thread's writer already holds (metrics).
-    Fixed,
+    /// A tracepoint of its own (metrics' `otlp_metrics`).
+    Single(Arc<Tracepoint>),
+}
+
+impl Target {
+    /// The tracepoint the event is written to.
+    pub(crate) fn tracepoint(&self) -> &Tracepoint {
+        match self {
+            Target::Level { set, level } => &set.levels[*level],
+            Target::Single(tracepoint) => tracepoint,
+        }
+    }
 }
 
 /// An encoded event waiting for the flush thread.

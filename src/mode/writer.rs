@@ -1,19 +1,25 @@
-//! The one write path every signal uses: encode into a reused buffer, fit it to the size
-//! limit, then write now (sync) or hand it to the flush thread (queued), counting the outcome.
+//! The one write path every signal uses: encode into a reused buffer (fit to the size limit
+//! for records), then write now (sync) or hand it to the flush thread (queued), counting the
+//! outcome.
+//!
+//! Records (a log record, a span) count as one event each; a metrics payload counts as the
+//! data points it carries (its weight), so that every signal's books balance in its own
+//! unit.
 
 use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
 use crate::encode::{fit, with_thread_buf, EventBuf, Fit, Limits, Pass};
-use crate::handle::Observed;
+use crate::sink::Tracepoint;
 use crate::state::{SizeLimits, TracepointSet};
+use crate::stats::Counters;
 use crate::sync::Arc;
 use crate::{DropReason, Error};
 
 use super::{write_now, Mode, Queued, QueuedEvent, Target, WriteFn};
 
-/// Sync or queued writing for one processor.
+/// Sync or queued writing for one processor or exporter.
 pub(crate) struct Writer {
     queue: Option<Queued>,
     /// How long `flush` waits in queued mode.
@@ -21,8 +27,8 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the flush thread in queued mode.
-    pub(crate) fn new(mode: &Mode, observed: &Arc<Observed>) -> Result<Self, Error> {
+    /// Starts the flush thread in queued mode; it counts into `counters`.
+    pub(crate) fn new(mode: &Mode, counters: &Arc<Counters>) -> Result<Self, Error> {
         Ok(match mode {
             Mode::Sync => Writer {
                 queue: None,
@@ -30,7 +36,7 @@ impl Writer {
             },
             Mode::Queued(options) => Writer {
                 queue: Some(
-                    Queued::start(options, flush_writer(observed.clone())).map_err(|e| {
+                    Queued::start(options, flush_writer(counters.clone())).map_err(|e| {
                         Error::ThreadSpawn {
                             reason: e.to_string(),
                         }
@@ -51,26 +57,27 @@ impl Writer {
         self.queue.as_ref().map(|_| crate::platform::thread_id())
     }
 
-    /// Encodes one event with `encode` (see [`fit`]) and writes it to `set.levels[level]`.
+    /// Encodes one record with `encode` (see [`fit`]) within `limits` and writes it to
+    /// `set.levels[level]`.
     pub(crate) fn write(
         &self,
-        observed: &Observed,
+        counters: &Counters,
+        limits: SizeLimits,
         set: &Arc<TracepointSet>,
         level: usize,
         encode: impl FnMut(&mut EventBuf, Limits, Option<u32>) -> Pass,
     ) {
-        let counters = &observed.counters;
         counters.accepted();
         let SizeLimits {
             max_event_size,
             oversize,
-        } = observed.state.load().limits;
+        } = limits;
         let Some(queue) = &self.queue else {
             with_thread_buf(|buf| {
                 match fit(buf, max_event_size, oversize, encode) {
-                    Fit::Whole => write_now(&set.levels[level], buf.parts(), false, counters),
+                    Fit::Whole => write_now(&set.levels[level], buf.parts(), false, 1, counters),
                     Fit::Truncated { .. } => {
-                        write_now(&set.levels[level], buf.parts(), true, counters)
+                        write_now(&set.levels[level], buf.parts(), true, 1, counters)
                     }
                     Fit::TooLarge { .. } => counters.dropped(DropReason::Oversize),
                 }
@@ -89,17 +96,51 @@ impl Writer {
                 return;
             }
         };
+        let target = Target::Level {
+            set: set.clone(),
+            level,
+        };
+        self.send(queue, counters, target, buf, truncated, 1);
+    }
+
+    /// Writes one already-sized payload that `fill` frames into the buffer (a metrics
+    /// event), counted as `weight` data points. The caller counted them accepted.
+    pub(crate) fn write_payload(
+        &self,
+        counters: &Counters,
+        tracepoint: &Arc<Tracepoint>,
+        weight: u64,
+        fill: impl FnOnce(&mut EventBuf),
+    ) {
+        let Some(queue) = &self.queue else {
+            return with_thread_buf(|buf| {
+                fill(buf);
+                write_now(tracepoint, buf.parts(), false, weight, counters);
+            });
+        };
+        let mut buf = queue.take_buf();
+        fill(&mut buf);
+        let target = Target::Single(tracepoint.clone());
+        self.send(queue, counters, target, buf, false, weight);
+    }
+
+    fn send(
+        &self,
+        queue: &Queued,
+        counters: &Counters,
+        target: Target,
+        buf: EventBuf,
+        truncated: bool,
+        weight: u64,
+    ) {
         let event = QueuedEvent {
-            target: Target::Level {
-                set: set.clone(),
-                level,
-            },
+            target,
             buf,
             truncated,
-            weight: 1,
+            weight,
         };
         if let Err(reason) = queue.send(event, counters) {
-            counters.dropped(reason);
+            counters.dropped_n(reason, weight);
         }
     }
 
@@ -129,21 +170,22 @@ fn trim(buf: &mut EventBuf, max_event_size: usize) {
 }
 
 /// What the flush thread does with each queued event: re-check the enable word (sessions
-/// may have left since the emit), write, count.
-fn flush_writer(observed: Arc<Observed>) -> WriteFn {
+/// may have left since the emit), write, count its weight.
+fn flush_writer(counters: Arc<Counters>) -> WriteFn {
     Box::new(move |event, late| {
-        let counters = &observed.counters;
-        let Target::Level { set, level } = &event.target else {
-            // Processors queue only Level targets.
-            return counters.dropped(DropReason::NoListener);
-        };
-        let tracepoint = &set.levels[*level];
+        let tracepoint = event.target.tracepoint();
         if late {
-            counters.dropped(DropReason::Shutdown);
+            counters.dropped_n(DropReason::Shutdown, event.weight);
         } else if !tracepoint.enabled() {
-            counters.dropped(DropReason::NoListener);
+            counters.dropped_n(DropReason::NoListener, event.weight);
         } else {
-            write_now(tracepoint, event.buf.parts(), event.truncated, counters);
+            write_now(
+                tracepoint,
+                event.buf.parts(),
+                event.truncated,
+                event.weight,
+                &counters,
+            );
         }
     })
 }

@@ -91,7 +91,7 @@ impl ProcessorBuilder {
             self.keyword,
             limits,
         ));
-        let writer = Writer::new(&self.mode, &observed)?;
+        let writer = Writer::new(&self.mode, &observed.counters)?;
         Ok(Processor {
             provider: self.provider,
             observed,
@@ -175,10 +175,13 @@ impl SpanProcessor for Processor {
             thread_id: self.writer.thread_id(),
             level: self.level,
         };
-        self.writer
-            .write(&self.observed, set, level, |buf, limits, truncated| {
-                encode_span(buf, &span, &cx, limits, truncated)
-            });
+        self.writer.write(
+            &self.observed.counters,
+            self.observed.state.load().limits,
+            set,
+            level,
+            |buf, limits, truncated| encode_span(buf, &span, &cx, limits, truncated),
+        );
     }
 
     fn force_flush(&self) -> OTelSdkResult {
