@@ -23,21 +23,6 @@ pub(crate) struct Observed {
 }
 
 impl Observed {
-    /// The shutdown every processor does, once: refuse later events (`shut_down`), drain the
-    /// writer (queued mode), unregister the tracepoints.
-    pub(crate) fn shutdown(
-        &self,
-        shut_down: &std::sync::atomic::AtomicBool,
-        writer: &crate::mode::Writer,
-    ) -> opentelemetry_sdk::error::OTelSdkResult {
-        if shut_down.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            return Err(opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown);
-        }
-        writer.shutdown();
-        self.state.unregister_all();
-        Ok(())
-    }
-
     /// Registers the provider's first keyword and starts the counters.
     pub(crate) fn new(state: ProviderState) -> Arc<Self> {
         let default_set = state.load().sets[0].clone();

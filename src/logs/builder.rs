@@ -7,10 +7,8 @@ use std::sync::Arc;
 use opentelemetry::Key;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
-use crate::encode::OversizePolicy;
-use crate::error::{validate_event_name, validate_provider_name, validate_size_and_mode};
-use crate::mode::Mode;
-use crate::sink::Sink;
+use crate::error::{validate_event_name, Payload};
+use crate::pipeline::{option_setters, Options};
 use crate::state::{ListenerCallback, ListenerChange};
 use crate::Error;
 
@@ -79,18 +77,15 @@ impl fmt::Debug for EventName {
     }
 }
 
+option_setters!(ProcessorBuilder: keyword, max_event_size, oversize_policy, sink, mode);
+
 /// Builds a [`Processor`]; see [`Processor::builder`].
 #[derive(Clone)]
 pub struct ProcessorBuilder {
-    pub(super) provider: String,
-    pub(super) keyword: u64,
+    /// Provider, keyword, size, sink and mode: what every builder has.
+    pub(super) options: Options,
     pub(super) event_name: EventName,
     pub(super) resource_keys: Vec<Key>,
-    /// `None`: the sink's default.
-    pub(super) max_event_size: Option<usize>,
-    pub(super) oversize: OversizePolicy,
-    pub(super) sink: Sink,
-    pub(super) mode: Mode,
     pub(super) keyword_fn: Option<Arc<KeywordFn>>,
     pub(super) listener_callback: Option<Arc<ListenerCallback>>,
     pub(super) listener_poll_interval: std::time::Duration,
@@ -99,11 +94,8 @@ pub struct ProcessorBuilder {
 impl fmt::Debug for ProcessorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProcessorBuilder")
-            .field("provider", &self.provider)
-            .field("keyword", &self.keyword)
+            .field("options", &self.options)
             .field("event_name", &self.event_name)
-            .field("max_event_size", &self.max_event_size)
-            .field("mode", &self.mode)
             .field("keyword_fn", &self.keyword_fn.is_some())
             .field("listener_callback", &self.listener_callback.is_some())
             .finish_non_exhaustive()
@@ -113,25 +105,13 @@ impl fmt::Debug for ProcessorBuilder {
 impl ProcessorBuilder {
     pub(super) fn new(provider: &str) -> Self {
         ProcessorBuilder {
-            provider: provider.to_owned(),
-            keyword: 1,
+            options: Options::new(provider),
             event_name: EventName::default(),
             resource_keys: Vec::new(),
-            max_event_size: None,
-            oversize: OversizePolicy::default(),
-            sink: Sink::default(),
-            mode: Mode::default(),
             keyword_fn: None,
             listener_callback: None,
             listener_poll_interval: DEFAULT_LISTENER_POLL_INTERVAL,
         }
-    }
-
-    /// The EventHeader keyword of every tracepoint (default 1): tracepoints are named
-    /// `<provider>_L<level>K<keyword in hex>`.
-    pub fn with_keyword(mut self, keyword: u64) -> Self {
-        self.keyword = keyword;
-        self
     }
 
     /// How events are named (default `Log`).
@@ -148,40 +128,6 @@ impl ProcessorBuilder {
         K: Into<Key>,
     {
         self.resource_keys.extend(keys.into_iter().map(Into::into));
-        self
-    }
-
-    /// The largest event payload to write, in bytes. user_events: default
-    /// [`DEFAULT_MAX_EVENT_SIZE`], allowed
-    /// [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_EVENT_SIZE_LIMIT`](crate::encode::MAX_EVENT_SIZE_LIMIT).
-    /// ETW: metadata and data, default and largest
-    /// [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE). `build` (and
-    /// [`ProcessorHandle::set_max_event_size`](crate::ProcessorHandle::set_max_event_size)
-    /// later) refuses a size outside with an [`Error::InvalidMaxEventSize`] naming the sink
-    /// and the rule.
-    pub fn with_max_event_size(mut self, bytes: usize) -> Self {
-        self.max_event_size = Some(bytes);
-        self
-    }
-
-    /// What to do with a larger event: truncate it (default) or drop it. Either way it is
-    /// counted.
-    pub fn with_oversize_policy(mut self, policy: OversizePolicy) -> Self {
-        self.oversize = policy;
-        self
-    }
-
-    /// Where to write (default [`Sink::default`]: user_events, or ETW on Windows). The sink
-    /// decides the format: EventHeader for user_events, TraceLogging for ETW.
-    pub fn with_sink(mut self, sink: Sink) -> Self {
-        self.sink = sink;
-        self
-    }
-
-    /// Sync (the default: write on the caller's thread) or queued (write on one flush
-    /// thread); see [`crate::mode`] for when to choose which.
-    pub fn with_mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
         self
     }
 
@@ -232,12 +178,10 @@ impl ProcessorBuilder {
     /// nothing, and [`Processor::status`] says why (one warning is logged through
     /// OpenTelemetry's internal logging).
     pub fn build(self) -> Result<Processor, Error> {
-        let wire = self.sink.wire();
-        validate_provider_name(&self.provider, wire)?;
+        let max_event_size = self.options.validate(Payload::Record)?;
         if let EventName::Fixed(name) = &self.event_name {
             validate_event_name(name)?;
         }
-        let max_event_size = validate_size_and_mode(self.max_event_size, wire, &self.mode)?;
         if self.resource_keys.iter().any(|k| k.as_str().is_empty()) {
             return Err(Error::InvalidResourceAttributeKey);
         }

@@ -3,19 +3,18 @@
 use crate::sync::Arc;
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use opentelemetry::logs::{AnyValue, Severity};
-use opentelemetry::{otel_warn, Array, InstrumentationScope, Key, Value};
+use opentelemetry::{Array, InstrumentationScope, Key, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
 
-use crate::handle::{cloud_role, Observed, ProcessorHandle};
-use crate::mode::Writer;
+use crate::handle::{cloud_role, ProcessorHandle};
+use crate::pipeline::Pipeline;
 use crate::sink::TracepointStatusEntry;
-use crate::state::{ProviderState, SizeLimits, TracepointSet, Watcher};
+use crate::state::{TracepointSet, Watcher};
 use crate::{DropReason, Error, Stats};
 
 use super::builder::{EventName, KeywordFn, ProcessorBuilder};
@@ -32,14 +31,12 @@ use crate::encode::Wire;
 /// [`DropReason::NoSeverity`].
 pub struct Processor {
     provider: String,
-    observed: Arc<Observed>,
+    /// State, counters, writer and shutdown: the core every processor shares.
+    pipeline: Pipeline,
     event_name: EventName,
     keyword_fn: Option<std::sync::Arc<KeywordFn>>,
     resource_keys: Vec<Key>,
     resource: ResourceFields,
-    shut_down: AtomicBool,
-    /// Sync or queued writing.
-    writer: Writer,
     /// The format the sink takes.
     wire: Wire,
     /// Reports listeners attaching and detaching, when a callback was given.
@@ -74,18 +71,8 @@ impl Processor {
     }
 
     pub(super) fn new(b: ProcessorBuilder, max_event_size: usize) -> Result<Self, Error> {
-        let wire = b.sink.wire();
-        let limits = SizeLimits {
-            max_event_size,
-            oversize: b.oversize,
-        };
-        let observed = Observed::new(ProviderState::new(
-            &b.provider,
-            b.sink.clone(),
-            b.keyword,
-            limits,
-        ));
-        let writer = Writer::new(&b.mode, &observed.counters)?;
+        let wire = b.options.sink.wire();
+        let pipeline = Pipeline::start(&b.options, max_event_size)?;
         let spawn_error = |e: std::io::Error| Error::ThreadSpawn {
             reason: e.to_string(),
         };
@@ -93,36 +80,20 @@ impl Processor {
             None => None,
             Some(callback) => Some(
                 Watcher::start(
-                    observed.state.clone(),
+                    pipeline.observed().state.clone(),
                     callback.clone(),
                     b.listener_poll_interval,
                 )
                 .map_err(spawn_error)?,
             ),
         };
-        // One diagnostic per processor, never one per event.
-        if let Some(first) = observed
-            .state
-            .status()
-            .first()
-            .filter(|s| !s.status.is_registered())
-        {
-            otel_warn!(
-                name: "OsEvents.NotRegistered",
-                provider = b.provider.clone(),
-                status = first.status.to_string(),
-                message = "the tracepoints (or ETW provider) could not be registered: nothing will be written"
-            );
-        }
         Ok(Processor {
-            provider: b.provider,
-            observed,
+            provider: b.options.provider,
+            pipeline,
             event_name: b.event_name,
             keyword_fn: b.keyword_fn,
             resource_keys: b.resource_keys,
             resource: ResourceFields::default(),
-            shut_down: AtomicBool::new(false),
-            writer,
             wire,
             watcher,
         })
@@ -135,21 +106,19 @@ impl Processor {
 
     /// Counters of accepted, written, truncated and dropped events.
     pub fn stats(&self) -> Stats {
-        self.observed.counters.snapshot()
+        self.pipeline.stats()
     }
 
     /// A view of [`stats`](Self::stats) and [`status`](Self::status) that outlives handing
     /// the processor to the SDK.
     pub fn handle(&self) -> ProcessorHandle {
-        ProcessorHandle {
-            observed: self.observed.clone(),
-        }
+        self.pipeline.handle()
     }
 
     /// Each tracepoint (of every keyword registered so far) with its registration state:
     /// says why nothing flows on a kernel without user_events, tracefs, or permission.
     pub fn status(&self) -> Vec<TracepointStatusEntry> {
-        self.observed.state.status()
+        self.pipeline.status()
     }
 
     fn event_name<'r>(&'r self, record: &'r SdkLogRecord) -> Cow<'r, str> {
@@ -166,7 +135,8 @@ impl Processor {
     /// the common `event_enabled` (no keyword function) stays a few loads with no frame.
     #[inline(never)]
     fn any_keyword_enabled(&self, level: usize) -> bool {
-        self.observed
+        self.pipeline
+            .observed()
             .state
             .load()
             .sets
@@ -188,25 +158,19 @@ impl Processor {
             role: self.resource.role.as_deref(),
             role_instance: self.resource.role_instance.as_deref(),
             resource_attributes: &self.resource.attributes,
-            thread_id: self.writer.thread_id(),
+            thread_id: self.pipeline.writer().thread_id(),
         };
-        self.writer.write(
-            &self.observed.counters,
-            self.observed.state.load().limits,
-            set,
-            level,
-            |buf, limits, truncated| {
-                encode_log(
-                    buf,
-                    record,
-                    severity,
-                    level_of(severity),
-                    &cx,
-                    limits,
-                    truncated,
-                )
-            },
-        );
+        self.pipeline.write(set, level, |buf, limits, truncated| {
+            encode_log(
+                buf,
+                record,
+                severity,
+                level_of(severity),
+                &cx,
+                limits,
+                truncated,
+            )
+        });
     }
 }
 
@@ -224,26 +188,26 @@ fn clean_event_name(name: Cow<'_, str>) -> Cow<'_, str> {
 
 impl LogProcessor for Processor {
     fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
-        let counters = &self.observed.counters;
-        if self.shut_down.load(Relaxed) {
-            return counters.refused(DropReason::AfterShutdown);
+        if self.pipeline.is_shut_down() {
+            return self.pipeline.refuse_after_shutdown();
         }
+        let counters = &self.pipeline.observed().counters;
         let Some(severity) = record.severity_number() else {
             return counters.refused(DropReason::NoSeverity);
         };
         let level = severity_index(severity);
         let Some(keyword_fn) = &self.keyword_fn else {
-            let set = &self.observed.default_set;
+            let set = &self.pipeline.observed().default_set;
             if set.levels[level].enabled() {
                 self.write_record(record, severity, set, level);
             }
             return;
         };
-        let snapshot = self.observed.state.load();
+        let snapshot = self.pipeline.observed().state.load();
         let keyword = keyword_fn(record);
         let set = match snapshot.set(keyword) {
             Some(set) => set.clone(),
-            None => match self.observed.state.set_for(keyword) {
+            None => match self.pipeline.observed().state.set_for(keyword) {
                 Some(set) => set,
                 None => return counters.refused(DropReason::KeywordLimit),
             },
@@ -259,7 +223,7 @@ impl LogProcessor for Processor {
     fn event_enabled(&self, level: Severity, _target: &str, _name: Option<&str>) -> bool {
         let level = severity_index(level);
         match self.keyword_fn {
-            None => self.observed.default_set.levels[level].enabled(),
+            None => self.pipeline.observed().default_set.levels[level].enabled(),
             Some(_) => self.any_keyword_enabled(level),
         }
     }
@@ -268,14 +232,14 @@ impl LogProcessor for Processor {
     /// event accepted before the call has been written (or counted as dropped), or with
     /// `Timeout` after the queue's shutdown deadline.
     fn force_flush(&self) -> OTelSdkResult {
-        self.writer.flush()
+        self.pipeline.flush()
     }
 
     /// Refuses later events (counted as [`DropReason::AfterShutdown`]); in queued mode
     /// writes what is queued until the shutdown deadline (the rest is counted as
     /// [`DropReason::Shutdown`]) and stops the flush thread; then unregisters the tracepoints.
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.observed.shutdown(&self.shut_down, &self.writer)
+        self.pipeline.shutdown()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
@@ -311,11 +275,11 @@ impl fmt::Debug for Processor {
         f.debug_struct("Processor")
             .field("provider", &self.provider)
             .field("event_name", &self.event_name)
-            .field("limits", &self.observed.state.load().limits)
-            .field("queued", &self.writer.is_queued())
+            .field("limits", &self.pipeline.observed().state.load().limits)
+            .field("queued", &self.pipeline.writer().is_queued())
             .field("listener_watcher", &self.watcher.is_some())
             .field("status", &self.status())
-            .field("stats", &self.observed.counters)
+            .field("stats", &self.pipeline.observed().counters)
             .finish()
     }
 }

@@ -22,6 +22,7 @@ use crate::{DropReason, Error, Stats};
 
 use super::encode::{count_points, pack_resource_metrics, TRACEPOINT_NAME};
 use super::ExporterBuilder;
+use crate::pipeline::Options;
 
 /// Writes OpenTelemetry metrics to the user_events tracepoint `otlp_metrics`, packing as many
 /// data points into each event as fit (see the [module docs](super)).
@@ -69,8 +70,12 @@ impl Exporter {
         ExporterBuilder::new()
     }
 
-    pub(super) fn new(b: ExporterBuilder) -> Result<Self, Error> {
-        let (framing, tracepoint) = Framing::register(&b.sink);
+    pub(super) fn new(
+        options: Options,
+        temporality: Temporality,
+        max_event_size: usize,
+    ) -> Result<Self, Error> {
+        let (framing, tracepoint) = Framing::register(&options.sink);
         let status = tracepoint.status();
         if !status.is_registered() {
             // One diagnostic per exporter, never one per export.
@@ -82,7 +87,7 @@ impl Exporter {
             );
         }
         let counters = Arc::new(Counters::new());
-        let writer = Writer::new(&b.mode, &counters)?;
+        let writer = Writer::new(&options.mode, &counters)?;
         let shared = Arc::new(Shared {
             tracepoint: Arc::new(tracepoint),
             framing,
@@ -91,8 +96,8 @@ impl Exporter {
         });
         Ok(Exporter {
             shared,
-            temporality: b.temporality,
-            max_event_size: b.max_event_size.unwrap_or(super::DEFAULT_MAX_EVENT_SIZE),
+            temporality,
+            max_event_size,
             shut_down: AtomicBool::new(false),
             scratch: Mutex::new(Vec::new()),
         })

@@ -73,10 +73,10 @@ pub use encode::{
 pub use exporter::{Exporter, ExporterHandle};
 pub use framing::{ETW_EVENT_ID, ETW_PROVIDER_ID, ETW_PROVIDER_NAME};
 
-use opentelemetry::otel_warn;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, Temporality};
 
-use crate::mode::Mode;
+use crate::error::Payload;
+use crate::pipeline::{add_or_warn, option_setters, Options};
 use crate::sink::Sink;
 use crate::Error;
 
@@ -96,20 +96,18 @@ pub const MAX_MAX_EVENT_SIZE: usize = HEADER_LEN + MAX_BUFFER_LEN;
 /// Builds an [`Exporter`]; see [`Exporter::builder`].
 #[derive(Clone, Debug)]
 pub struct ExporterBuilder {
+    /// Size, sink and mode: what every builder has (the provider is fixed by the format).
+    options: Options,
     temporality: Temporality,
-    /// `None`: the sink's default.
-    max_event_size: Option<usize>,
-    sink: Sink,
-    mode: Mode,
 }
+
+option_setters!(ExporterBuilder: max_event_size, sink, mode);
 
 impl ExporterBuilder {
     fn new() -> Self {
         ExporterBuilder {
+            options: Options::new(TRACEPOINT_NAME),
             temporality: Temporality::Delta,
-            max_event_size: None,
-            sink: Sink::default(),
-            mode: Mode::default(),
         }
     }
 
@@ -120,46 +118,19 @@ impl ExporterBuilder {
         self
     }
 
-    /// The largest event payload to write, header included, in bytes. user_events: default
-    /// [`DEFAULT_MAX_EVENT_SIZE`], allowed [`MIN_MAX_EVENT_SIZE`]`..=`[`MAX_MAX_EVENT_SIZE`].
-    /// ETW: default and largest
-    /// [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE). `build`
-    /// refuses a size outside with an error naming the sink and its rule. Set it lower if
-    /// your agent reads ftrace, whose buffer holds about a page per event.
-    pub fn with_max_event_size(mut self, bytes: usize) -> Self {
-        self.max_event_size = Some(bytes);
-        self
-    }
-
-    /// Where to write (default [`Sink::default`]: user_events, or ETW on Windows).
-    pub fn with_sink(mut self, sink: Sink) -> Self {
-        self.sink = sink;
-        self
-    }
-
-    /// Sync (default: each export writes its events on the SDK reader's thread) or queued
-    /// (the export encodes and enqueues, one flush thread writes; `force_flush` waits for it).
-    /// The reader already exports off the application's threads, so queued mode only spares
-    /// the reader the `writev` calls; counters stay in data points either way.
-    pub fn with_mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
-        self
-    }
-
     /// Validates the options and registers the tracepoint.
     ///
     /// A kernel without user_events is not an error: the exporter is built, writes nothing,
     /// and [`Exporter::status`] says why (one warning is logged through OpenTelemetry's
     /// internal logging).
-    pub fn build(mut self) -> Result<Exporter, Error> {
-        let max = crate::error::validate_max_event_size(
-            self.max_event_size,
-            self.sink.kind(),
-            crate::error::Payload::Metrics,
-        )?;
-        self.max_event_size = Some(max);
-        crate::error::validate_mode(&self.mode)?;
-        Exporter::new(self)
+    ///
+    /// In queued mode the export encodes and enqueues and one flush thread writes
+    /// (`force_flush` waits for it). The reader already exports off the application's
+    /// threads, so queued mode only spares the reader the writes; counters stay in data
+    /// points either way.
+    pub fn build(self) -> Result<Exporter, Error> {
+        let max_event_size = self.options.validate(Payload::Metrics)?;
+        Exporter::new(self.options, self.temporality, max_event_size)
     }
 }
 
@@ -213,15 +184,8 @@ impl EtwMeterProviderBuilderExt for MeterProviderBuilder {
 }
 
 fn add_exporter(builder: MeterProviderBuilder, sink: Sink) -> MeterProviderBuilder {
-    match Exporter::builder().with_sink(sink).build() {
-        Ok(exporter) => builder.with_periodic_exporter(exporter),
-        Err(error) => {
-            otel_warn!(
-                name: "OsEvents.InvalidMetricsExporter",
-                error = error.to_string(),
-                message = "no metrics exporter was added"
-            );
-            builder
-        }
-    }
+    let built = Exporter::builder().with_sink(sink).build();
+    add_or_warn(builder, "metrics", built, |b, e| {
+        b.with_periodic_exporter(e)
+    })
 }

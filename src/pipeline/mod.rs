@@ -1,0 +1,164 @@
+//! The signal-neutral core every processor is built on: the provider state and counters,
+//! the writer (sync or queued), the shutdown flag, and the views of them
+//! ([`ProcessorHandle`](crate::ProcessorHandle)). Logs and spans are thin SDK glue over it;
+//! metrics share its [`Options`] and the same [`Writer`](crate::mode::Writer).
+//!
+//! ```text
+//! record ──► encode (pure) ──► mode (sync │ queued) ──► sink (user_events │ ETW │ capture)
+//!   logs/, traces/, metrics/      encode/       mode/              sink/
+//!                  └──────────── pipeline/ (options, state, counters, shutdown) ─┘
+//! ```
+
+mod options;
+
+pub(crate) use options::{option_setters, Options};
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use opentelemetry::otel_warn;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+
+use crate::encode::{EventBuf, Limits, Pass};
+use crate::handle::{Observed, ProcessorHandle};
+use crate::mode::Writer;
+use crate::sink::TracepointStatusEntry;
+use crate::state::{ProviderState, SizeLimits, TracepointSet};
+use crate::sync::Arc;
+use crate::{DropReason, Error, Stats};
+
+/// A processor's provider, counters and writer, and whether it was shut down.
+pub(crate) struct Pipeline {
+    observed: Arc<Observed>,
+    writer: Writer,
+    shut_down: AtomicBool,
+}
+
+impl Pipeline {
+    /// Registers the provider's first keyword and starts the writer. `max_event_size` is
+    /// what [`Options::validate`] returned.
+    pub(crate) fn start(options: &Options, max_event_size: usize) -> Result<Self, Error> {
+        let limits = SizeLimits {
+            max_event_size,
+            oversize: options.oversize,
+        };
+        let state = ProviderState::new(
+            &options.provider,
+            options.sink.clone(),
+            options.keyword,
+            limits,
+        );
+        let observed = Observed::new(state);
+        let writer = Writer::new(&options.mode, &observed.counters)?;
+        let pipeline = Pipeline {
+            observed,
+            writer,
+            shut_down: AtomicBool::new(false),
+        };
+        pipeline.warn_if_unregistered(&options.provider);
+        Ok(pipeline)
+    }
+
+    /// One diagnostic per processor, never one per event.
+    fn warn_if_unregistered(&self, provider: &str) {
+        let status = self.observed.state.status();
+        if let Some(first) = status.first().filter(|s| !s.status.is_registered()) {
+            otel_warn!(
+                name: "OsEvents.NotRegistered",
+                provider = provider.to_owned(),
+                status = first.status.to_string(),
+                message = "the tracepoints (or ETW provider) could not be registered: nothing will be written"
+            );
+        }
+    }
+
+    /// The state, counters and the builder keyword's tracepoints.
+    pub(crate) fn observed(&self) -> &Arc<Observed> {
+        &self.observed
+    }
+
+    /// The writer (sync or queued).
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// True once shut down: the caller then counts the event as
+    /// [`DropReason::AfterShutdown`] with [`refuse_after_shutdown`](Self::refuse_after_shutdown).
+    #[inline]
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Relaxed)
+    }
+
+    /// Counts one event offered after shutdown.
+    pub(crate) fn refuse_after_shutdown(&self) {
+        self.observed.counters.refused(DropReason::AfterShutdown);
+    }
+
+    /// Encodes one record and writes it to `set.levels[level]` (see
+    /// [`Writer::write`](crate::mode::Writer::write)), within the limits in force now.
+    #[inline]
+    pub(crate) fn write(
+        &self,
+        set: &Arc<TracepointSet>,
+        level: usize,
+        encode: impl FnMut(&mut EventBuf, Limits, Option<u32>) -> Pass,
+    ) {
+        let limits = self.observed.state.load().limits;
+        self.writer
+            .write(&self.observed.counters, limits, set, level, encode);
+    }
+
+    /// Sync: at once. Queued: once everything accepted before the call is written.
+    pub(crate) fn flush(&self) -> OTelSdkResult {
+        self.writer.flush()
+    }
+
+    /// The shutdown every processor does, once: refuse later events, drain the writer
+    /// (queued mode), unregister the tracepoints.
+    pub(crate) fn shutdown(&self) -> OTelSdkResult {
+        if self.shut_down.swap(true, Relaxed) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        self.writer.shutdown();
+        self.observed.state.unregister_all();
+        Ok(())
+    }
+
+    /// Counters of accepted, written, truncated and dropped events.
+    pub(crate) fn stats(&self) -> Stats {
+        self.observed.counters.snapshot()
+    }
+
+    /// Each tracepoint with its registration state.
+    pub(crate) fn status(&self) -> Vec<TracepointStatusEntry> {
+        self.observed.state.status()
+    }
+
+    /// A view of the counters and status that outlives handing the processor to the SDK.
+    pub(crate) fn handle(&self) -> ProcessorHandle {
+        ProcessorHandle {
+            observed: self.observed.clone(),
+        }
+    }
+}
+
+/// Adds what `built` holds to `builder`, or, if building failed, leaves `builder` as it is
+/// and logs one warning: the extension traits' `with_*_exporter` cannot return an error.
+pub(crate) fn add_or_warn<B, P>(
+    builder: B,
+    signal: &'static str,
+    built: Result<P, Error>,
+    add: impl FnOnce(B, P) -> B,
+) -> B {
+    match built {
+        Ok(p) => add(builder, p),
+        Err(error) => {
+            otel_warn!(
+                name: "OsEvents.ExporterNotAdded",
+                signal = signal,
+                error = error.to_string(),
+                message = "building failed: no exporter was added, nothing of this signal will be written"
+            );
+            builder
+        }
+    }
+}
