@@ -253,18 +253,6 @@ pub(crate) fn validate_max_event_size(
     SizeRule::of(sink, payload).check(max_event_size)
 }
 
-/// Checks the options every processor has: the maximum event size (`None`: the sink's
-/// default) and the queue options. Returns the maximum event size to use.
-pub(crate) fn validate_size_and_mode(
-    max_event_size: Option<usize>,
-    wire: Wire,
-    mode: &crate::mode::Mode,
-) -> Result<usize, Error> {
-    let size = validate_max_event_size(max_event_size, SinkKind::of(wire), Payload::Record)?;
-    validate_mode(mode)?;
-    Ok(size)
-}
-
 /// Checks the queue options of a queued mode.
 pub(crate) fn validate_mode(mode: &crate::mode::Mode) -> Result<(), Error> {
     if let crate::mode::Mode::Queued(q) = mode {

@@ -46,6 +46,7 @@ mod handle;
 pub mod logs;
 pub mod metrics;
 pub mod mode;
+mod pipeline;
 mod platform;
 pub mod sink;
 #[cfg(otel_os_events_loom)]
