@@ -1,10 +1,13 @@
-//! A view of a processor (logs or traces) that outlives handing it to the SDK.
+//! A view of a processor (logs, spans or metrics) that outlives handing it to the SDK.
 
 use crate::sync::Arc;
 use std::fmt;
 
+use opentelemetry_sdk::error::OTelSdkResult;
+
 use crate::encode::OversizePolicy;
-use crate::error::{validate_max_event_size, Payload};
+use crate::error::{Payload, SizeRule};
+use crate::mode::Writer;
 use crate::sink::TracepointStatusEntry;
 use crate::state::{ProviderState, SizeLimits, TracepointSet};
 use crate::Error;
@@ -20,22 +23,70 @@ pub(crate) struct Observed {
     pub(crate) default_set: Arc<TracepointSet>,
     /// Shared with the flush thread in queued mode.
     pub(crate) counters: Arc<Counters>,
+    /// Sync or queued writing (handles flush it).
+    pub(crate) writer: Writer,
 }
 
 impl Observed {
-    /// Registers the provider's first keyword and starts the counters.
-    pub(crate) fn new(state: ProviderState) -> Arc<Self> {
+    /// Registers the provider's first keyword, starts the counters and the writer.
+    pub(crate) fn new(state: ProviderState, mode: &crate::mode::Mode) -> Result<Arc<Self>, Error> {
         let default_set = state.load().sets[0].clone();
-        Arc::new(Observed {
+        let counters = Arc::new(Counters::new());
+        let writer = Writer::new(mode, &counters)?;
+        Ok(Arc::new(Observed {
             state: Arc::new(state),
             default_set,
-            counters: Arc::new(Counters::new()),
-        })
+            counters,
+            writer,
+        }))
     }
 }
 
-/// A cheap, cloneable view of a processor's counters and tracepoint status, which stays
-/// valid after the processor is handed to the SDK (`with_log_processor` takes it by value).
+/// What a [`ProcessorHandle`] reads and changes: a logs or span processor's provider state,
+/// or a metrics exporter's one tracepoint. Each signal's core implements it; the handle is
+/// the same type for all three.
+pub(crate) trait Observe: Send + Sync {
+    /// The counters (events, or data points for metrics).
+    fn counters(&self) -> &Counters;
+    /// Each tracepoint with its registration state.
+    fn status(&self) -> Vec<TracepointStatusEntry>;
+    /// The size rule that [`ProcessorHandle::set_max_event_size`] checks.
+    fn size_rule(&self) -> SizeRule;
+    /// Swaps in new size limits (`change` gets the ones in force).
+    fn reconfigure(&self, change: &dyn Fn(SizeLimits) -> SizeLimits);
+    /// Waits for the queued writer (sync: at once).
+    fn flush(&self) -> OTelSdkResult;
+}
+
+/// A logs or span processor's side of [`Observe`].
+pub(crate) struct ProviderView(pub(crate) Arc<Observed>);
+
+impl Observe for ProviderView {
+    fn counters(&self) -> &Counters {
+        &self.0.counters
+    }
+
+    fn status(&self) -> Vec<TracepointStatusEntry> {
+        self.0.state.status()
+    }
+
+    fn size_rule(&self) -> SizeRule {
+        SizeRule::of(self.0.state.sink_kind(), Payload::Record)
+    }
+
+    fn reconfigure(&self, change: &dyn Fn(SizeLimits) -> SizeLimits) {
+        let limits = self.0.state.load().limits;
+        self.0.state.reconfigure(change(limits));
+    }
+
+    fn flush(&self) -> OTelSdkResult {
+        self.0.writer.flush()
+    }
+}
+
+/// A cheap, cloneable view of a processor's (or metrics exporter's) counters and tracepoint
+/// status, which stays valid after the processor is handed to the SDK
+/// (`with_log_processor` takes it by value). The same type for logs, spans and metrics.
 ///
 /// ```
 /// use opentelemetry_sdk::logs::SdkLoggerProvider;
@@ -51,44 +102,62 @@ impl Observed {
 /// ```
 #[derive(Clone)]
 pub struct ProcessorHandle {
-    pub(crate) observed: Arc<Observed>,
+    observed: std::sync::Arc<dyn Observe>,
 }
 
 impl ProcessorHandle {
-    /// Counters of accepted, written, truncated and dropped events.
+    pub(crate) fn new(observed: std::sync::Arc<dyn Observe>) -> Self {
+        ProcessorHandle { observed }
+    }
+
+    /// Counters of accepted, written, truncated and dropped events (data points, for
+    /// metrics).
     pub fn stats(&self) -> Stats {
-        self.observed.counters.snapshot()
+        self.observed.counters().snapshot()
+    }
+
+    /// Events written. For logs and spans this is `stats().written`; a metrics event
+    /// carries many data points.
+    pub fn events_written(&self) -> u64 {
+        self.observed.counters().events_written()
     }
 
     /// Each tracepoint (of every keyword registered so far) with its registration state.
     pub fn status(&self) -> Vec<TracepointStatusEntry> {
-        self.observed.state.status()
+        self.observed.status()
     }
 
     /// Changes the maximum event size at run time; events encoded from now on use it.
-    /// Emitting threads are not stopped: the new limits are swapped in as a new state
-    /// snapshot.
+    /// Emitting threads are not stopped: the new limits are swapped in.
     ///
-    /// The rule is the builder's, for the processor's sink: 512..=65,467 bytes on
-    /// user_events, 512..=65,360 on ETW. A size outside is refused with the same
+    /// The rule is the builder's, for the sink and the signal (see the builders'
+    /// `with_max_event_size`). A size outside is refused with the same
     /// [`Error::InvalidMaxEventSize`], naming the sink and the rule, and changes nothing.
     pub fn set_max_event_size(&self, bytes: usize) -> Result<(), Error> {
-        let sink = self.observed.state.sink_kind();
-        validate_max_event_size(Some(bytes), sink, Payload::Record)?;
-        let limits = self.observed.state.load().limits;
-        self.observed.state.reconfigure(SizeLimits {
+        let bytes = self.observed.size_rule().check(Some(bytes))?;
+        self.observed.reconfigure(&|limits| SizeLimits {
             max_event_size: bytes,
             ..limits
         });
         Ok(())
     }
 
-    /// Changes what happens to oversize events at run time.
+    /// Changes what happens to oversize events at run time. Metrics exporters always drop
+    /// (and count) a data point too large for one event, since a point cannot be cut: there
+    /// this changes nothing.
     pub fn set_oversize_policy(&self, oversize: OversizePolicy) {
-        let limits = self.observed.state.load().limits;
         self.observed
-            .state
-            .reconfigure(SizeLimits { oversize, ..limits });
+            .reconfigure(&|limits| SizeLimits { oversize, ..limits });
+    }
+
+    /// Queued mode: returns once every event accepted before the call has been written (or
+    /// counted), or with `Timeout`; sync mode: at once.
+    ///
+    /// For metrics, call it after `SdkMeterProvider::force_flush` when you need the events
+    /// written: the SDK 0.33 `PeriodicReader` exports on flush but does not call the
+    /// exporter's own `force_flush`, so it cannot wait for the flush thread.
+    pub fn force_flush(&self) -> OTelSdkResult {
+        self.observed.flush()
     }
 }
 

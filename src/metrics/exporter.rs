@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +13,13 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use parking_lot::Mutex;
 
+use crate::encode::OversizePolicy;
+use crate::error::{Payload, SizeRule};
+use crate::handle::Observe;
 use crate::mode::Writer;
-use crate::sink::{Tracepoint, TracepointStatusEntry};
+use crate::sink::{SinkKind, Tracepoint, TracepointStatusEntry};
+use crate::state::SizeLimits;
+use crate::ProcessorHandle;
 
 use super::framing::Framing;
 use crate::stats::Counters;
@@ -33,7 +38,6 @@ use crate::pipeline::Options;
 pub struct Exporter {
     shared: Arc<Shared>,
     temporality: Temporality,
-    max_event_size: usize,
     shut_down: AtomicBool,
     /// The encoding buffer, reused across exports.
     scratch: Mutex<Vec<u8>>,
@@ -47,6 +51,38 @@ struct Shared {
     counters: Arc<Counters>,
     /// Sync or queued: the write path every signal uses.
     writer: Writer,
+    /// The largest event, header included (handles may change it).
+    max_event_size: AtomicUsize,
+    sink: SinkKind,
+}
+
+impl Observe for Shared {
+    fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    fn status(&self) -> Vec<TracepointStatusEntry> {
+        vec![TracepointStatusEntry {
+            tracepoint: self.tracepoint.name().to_owned(),
+            status: self.tracepoint.status(),
+        }]
+    }
+
+    fn size_rule(&self) -> SizeRule {
+        SizeRule::of(self.sink, Payload::Metrics)
+    }
+
+    fn reconfigure(&self, change: &dyn Fn(SizeLimits) -> SizeLimits) {
+        let limits = change(SizeLimits {
+            max_event_size: self.max_event_size.load(Relaxed),
+            oversize: OversizePolicy::Drop,
+        });
+        self.max_event_size.store(limits.max_event_size, Relaxed);
+    }
+
+    fn flush(&self) -> OTelSdkResult {
+        self.writer.flush()
+    }
 }
 
 impl Exporter {
@@ -93,11 +129,12 @@ impl Exporter {
             framing,
             counters,
             writer,
+            max_event_size: AtomicUsize::new(max_event_size),
+            sink: SinkKind::of(options.sink.wire()),
         });
         Ok(Exporter {
             shared,
             temporality,
-            max_event_size,
             shut_down: AtomicBool::new(false),
             scratch: Mutex::new(Vec::new()),
         })
@@ -116,15 +153,13 @@ impl Exporter {
 
     /// A view of [`stats`](Self::stats) and [`status`](Self::status) that outlives handing
     /// the exporter to the SDK.
-    pub fn handle(&self) -> ExporterHandle {
-        ExporterHandle {
-            shared: self.shared.clone(),
-        }
+    pub fn handle(&self) -> ProcessorHandle {
+        ProcessorHandle::new(self.shared.clone())
     }
 
     /// The largest event payload written, header included.
     pub fn max_event_size(&self) -> usize {
-        self.max_event_size
+        self.shared.max_event_size.load(Relaxed)
     }
 
     /// One export, on the caller's (the reader's) thread.
@@ -144,7 +179,7 @@ impl Exporter {
         let mut scratch = self.scratch.lock();
         let report = pack_resource_metrics(
             metrics,
-            self.max_event_size - shared.framing.overhead(),
+            self.max_event_size() - shared.framing.overhead(),
             &mut scratch,
             |buffer, points| {
                 shared
@@ -163,7 +198,7 @@ impl Exporter {
                 name: "UserEvents.MetricsOversize",
                 dropped_points = report.oversize,
                 metrics = report.oversize_metrics.join(", "),
-                max_event_size = self.max_event_size,
+                max_event_size = self.max_event_size(),
                 message = "data points too large for one event, even alone, were dropped"
             );
         }
@@ -204,54 +239,48 @@ impl fmt::Debug for Exporter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Exporter")
             .field("temporality", &self.temporality)
-            .field("max_event_size", &self.max_event_size)
+            .field("max_event_size", &self.max_event_size())
             .field("stats", &self.stats())
             .finish()
     }
 }
 
-/// A cheap, cloneable view of an exporter's counters and tracepoint status, valid after the
-/// exporter is handed to the SDK.
-#[derive(Clone)]
-pub struct ExporterHandle {
-    shared: Arc<Shared>,
-}
-
-impl ExporterHandle {
-    /// Queued mode: returns once every event of earlier exports has been written (or
-    /// counted), or with `Timeout`; sync mode: at once.
-    ///
-    /// Call this after `SdkMeterProvider::force_flush` when you need the events written:
-    /// the SDK 0.33 `PeriodicReader` exports on flush but does not call the exporter's own
-    /// `force_flush`, so it cannot wait for the flush thread.
-    pub fn force_flush(&self) -> OTelSdkResult {
-        self.shared.writer.flush()
-    }
-
-    /// Counters in data points; see [`Exporter::stats`].
-    pub fn stats(&self) -> Stats {
-        self.shared.counters.snapshot()
-    }
-
-    /// Events written (each holds one or more data points).
-    pub fn events_written(&self) -> u64 {
-        self.shared.counters.events_written()
-    }
-
-    /// The `otlp_metrics` tracepoint with its registration state.
-    pub fn status(&self) -> Vec<TracepointStatusEntry> {
-        vec![TracepointStatusEntry {
-            tracepoint: self.shared.tracepoint.name().to_owned(),
-            status: self.shared.tracepoint.status(),
-        }]
+impl Drop for Exporter {
+    /// Dropping the exporter without shutdown still drains its queue (within the deadline)
+    /// and stops the flush thread, though handles may keep the writer itself alive.
+    fn drop(&mut self) {
+        self.shared.writer.shutdown();
     }
 }
 
-impl fmt::Debug for ExporterHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ExporterHandle")
-            .field("stats", &self.stats())
-            .field("events_written", &self.events_written())
-            .finish()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::{CaptureSink, Sink};
+
+    #[test]
+    fn the_metrics_handle_is_the_processor_handle_with_the_metrics_size_rule() {
+        let exporter = Exporter::builder()
+            .with_sink(Sink::Capture(CaptureSink::new()))
+            .build()
+            .unwrap();
+        let handle: ProcessorHandle = exporter.handle();
+        // 65,551 is the metrics maximum on user_events (a record's is 65,467).
+        assert_eq!(handle.set_max_event_size(65_551), Ok(()));
+        assert_eq!(exporter.max_event_size(), 65_551);
+        let refused = handle.set_max_event_size(65_552).unwrap_err();
+        assert!(
+            matches!(refused, Error::InvalidMaxEventSize { max: 65_551, .. }),
+            "{refused:?}"
+        );
+        assert_eq!(
+            exporter.max_event_size(),
+            65_551,
+            "a refused size changes nothing"
+        );
+        assert_eq!(handle.set_max_event_size(1_024), Ok(()));
+        assert_eq!(exporter.max_event_size(), 1_024);
+        assert_eq!(handle.events_written(), 0);
+        assert!(handle.force_flush().is_ok());
     }
 }

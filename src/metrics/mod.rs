@@ -70,7 +70,11 @@ pub use encode::{
     HEADER_LEN, MAX_BUFFER_LEN, PROTOCOL_OTLP_PROTOBUF, PROTOCOL_VERSION, TRACEPOINT_FIELDS,
     TRACEPOINT_NAME,
 };
-pub use exporter::{Exporter, ExporterHandle};
+pub use exporter::Exporter;
+
+/// The metrics exporter's handle: the same [`ProcessorHandle`](crate::ProcessorHandle) as
+/// for logs and spans (this name is kept for code written against earlier releases).
+pub type ExporterHandle = crate::ProcessorHandle;
 pub use framing::{ETW_EVENT_ID, ETW_PROVIDER_ID, ETW_PROVIDER_NAME};
 
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, Temporality};

@@ -19,7 +19,7 @@ use opentelemetry::otel_warn;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
 use crate::encode::{EventBuf, Limits, Pass};
-use crate::handle::{Observed, ProcessorHandle};
+use crate::handle::{Observed, ProcessorHandle, ProviderView};
 use crate::mode::Writer;
 use crate::sink::TracepointStatusEntry;
 use crate::state::{ProviderState, SizeLimits, TracepointSet};
@@ -28,8 +28,8 @@ use crate::{DropReason, Error, Stats};
 
 /// A processor's provider, counters and writer, and whether it was shut down.
 pub(crate) struct Pipeline {
+    /// State, counters and writer, shared with handles.
     observed: Arc<Observed>,
-    writer: Writer,
     shut_down: AtomicBool,
 }
 
@@ -47,11 +47,8 @@ impl Pipeline {
             options.keyword,
             limits,
         );
-        let observed = Observed::new(state);
-        let writer = Writer::new(&options.mode, &observed.counters)?;
         let pipeline = Pipeline {
-            observed,
-            writer,
+            observed: Observed::new(state, &options.mode)?,
             shut_down: AtomicBool::new(false),
         };
         pipeline.warn_if_unregistered(&options.provider);
@@ -78,7 +75,7 @@ impl Pipeline {
 
     /// The writer (sync or queued).
     pub(crate) fn writer(&self) -> &Writer {
-        &self.writer
+        &self.observed.writer
     }
 
     /// True once shut down: the caller then counts the event as
@@ -103,13 +100,14 @@ impl Pipeline {
         encode: impl FnMut(&mut EventBuf, Limits, Option<u32>) -> Pass,
     ) {
         let limits = self.observed.state.load().limits;
-        self.writer
+        self.observed
+            .writer
             .write(&self.observed.counters, limits, set, level, encode);
     }
 
     /// Sync: at once. Queued: once everything accepted before the call is written.
     pub(crate) fn flush(&self) -> OTelSdkResult {
-        self.writer.flush()
+        self.observed.writer.flush()
     }
 
     /// The shutdown every processor does, once: refuse later events, drain the writer
@@ -118,7 +116,7 @@ impl Pipeline {
         if self.shut_down.swap(true, Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        self.writer.shutdown();
+        self.observed.writer.shutdown();
         self.observed.state.unregister_all();
         Ok(())
     }
@@ -135,9 +133,15 @@ impl Pipeline {
 
     /// A view of the counters and status that outlives handing the processor to the SDK.
     pub(crate) fn handle(&self) -> ProcessorHandle {
-        ProcessorHandle {
-            observed: self.observed.clone(),
-        }
+        ProcessorHandle::new(std::sync::Arc::new(ProviderView(self.observed.clone())))
+    }
+}
+
+impl Drop for Pipeline {
+    /// Dropping a processor without shutdown still drains its queue (within the deadline)
+    /// and stops the flush thread, though handles may keep the writer itself alive.
+    fn drop(&mut self) {
+        self.observed.writer.shutdown();
     }
 }
 
