@@ -110,10 +110,26 @@ impl std::error::Error for Error {}
 /// The longest provider name: with `_L<level>K<16 hex digits>` and the NUL the tracepoint
 /// name stays under 256 bytes, and under the 234 that `eventheader_dynamic` allows for
 /// provider plus options.
-pub const MAX_PROVIDER_NAME_LEN: usize = 233;
+pub(crate) const MAX_PROVIDER_NAME_LEN: usize = 233;
 
 /// The longest ETW provider name (ETW's own limit, under 32 KiB).
-pub const MAX_ETW_PROVIDER_NAME_LEN: usize = 32_767;
+pub(crate) const MAX_ETW_PROVIDER_NAME_LEN: usize = 32_767;
+
+/// Whether `name` holds only `[A-Za-z0-9_]`, the bytes of user_events provider and
+/// EventHeader tracepoint names: anything else could change the meaning of the registration
+/// string given to the kernel (a space or `;` would start field definitions). The one copy of
+/// the rule, for the builders and for `listen`.
+pub(crate) fn is_eventheader_name(name: &str) -> bool {
+    name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The EventHeader tracepoint name of a provider, level and keyword:
+/// `<provider>_L<level hex>K<keyword hex>`, lowercase hex without leading zeros (for example
+/// `myprovider_L4K1`, `p_LaK1f`). The one copy of the format, for the provider state and for
+/// `listen`; it checks nothing (see [`validate_provider_name`]).
+pub(crate) fn eventheader_tracepoint_name(provider: &str, level: u8, keyword: u64) -> String {
+    format!("{provider}_L{level:x}K{keyword:x}")
+}
 
 /// Checks a provider name against the rule of the sink that takes events of format `wire`:
 /// 1..=233 bytes of `[A-Za-z0-9_]` for user_events; for ETW, 1..=32,767 bytes without NUL.
@@ -142,7 +158,7 @@ pub(crate) fn validate_provider_name(name: &str, wire: Wire) -> Result<(), Error
             if name.len() > MAX_PROVIDER_NAME_LEN {
                 return bad("at most 233 bytes");
             }
-            if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            if !is_eventheader_name(name) {
                 return bad("only A-Z, a-z, 0-9 and _ are allowed");
             }
         }
@@ -241,16 +257,6 @@ impl SizeRule {
             rule: self.rule,
         })
     }
-}
-
-/// Checks a maximum event size (`None`: the sink's default) against the one size rule of
-/// `sink` for `payload` events, and returns the size to use.
-pub(crate) fn validate_max_event_size(
-    max_event_size: Option<usize>,
-    sink: SinkKind,
-    payload: Payload,
-) -> Result<usize, Error> {
-    SizeRule::of(sink, payload).check(max_event_size)
 }
 
 /// Checks the queue options of a queued mode.

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | record | [`logs`], [`traces`] | OpenTelemetry SDK glue: a [`LogProcessor`](opentelemetry_sdk::logs::LogProcessor), a [`SpanProcessor`](opentelemetry_sdk::trace::SpanProcessor), their builders and Common Schema layouts |
 //! | record | [`metrics`] | a [`PushMetricExporter`](opentelemetry_sdk::metrics::exporter::PushMetricExporter) writing packed OTLP protobuf to `otlp_metrics` |
-//! | encode | [`encode`] | pure: a record in, EventHeader bytes out, no I/O |
+//! | encode | `encode` (internal) | pure: a record in, EventHeader or TraceLogging bytes out, no I/O; its ETW ids ([`etw_provider_id`], [`etw_activity_id`]) and size limits ([`MAX_EVENT_SIZE_LIMIT`], [`DEFAULT_ETW_MAX_EVENT_SIZE`]) are re-exported here |
 //! | mode | [`mode`] | where the write happens: on the caller's thread (sync, default) or a flush thread (queued) |
 //! | sink | [`sink`] | writes the bytes: user_events, ETW, or an in-memory capture for tests |
 //!
@@ -40,7 +40,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod encode;
+mod encode;
 mod error;
 mod handle;
 pub mod logs;
@@ -62,6 +62,9 @@ pub mod traces;
 #[cfg(all(feature = "cli", target_os = "linux"))]
 pub mod listen;
 
+pub use encode::{
+    etw_activity_id, etw_provider_id, DEFAULT_ETW_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT,
+};
 pub use error::Error;
 pub use handle::ProcessorHandle;
 pub use logs::{EtwLoggerProviderBuilderExt, UserEventsLoggerProviderBuilderExt};

@@ -31,7 +31,11 @@ impl TracepointSet {
                 Tracepoint::register(
                     sink,
                     Definition {
-                        name: format!("{provider}_L{:x}K{keyword:x}", i + 1),
+                        name: crate::error::eventheader_tracepoint_name(
+                            provider,
+                            i as u8 + 1,
+                            keyword,
+                        ),
                         fields: None,
                         level: i as u8 + 1,
                         keyword,

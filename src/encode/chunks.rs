@@ -1,10 +1,11 @@
 //! Splitting many fields over structs of at most 127: `PartC`, `PartC_2`, `PartC_3`, …
 
 use super::event::{EventBuf, StructMark, MAX_STRUCT_FIELDS};
+use super::text::decimal;
 
 /// Opens a new struct every 127 fields, named `<prefix>`, then `<prefix>_2`, `<prefix>_3`, ….
 /// Writes no struct at all when no field comes.
-pub struct Chunks {
+pub(crate) struct Chunks {
     prefix: &'static str,
     open: Option<StructMark>,
     fields: usize,
@@ -13,7 +14,7 @@ pub struct Chunks {
 
 impl Chunks {
     /// Chunks named after `prefix` (at most 16 bytes).
-    pub fn new(prefix: &'static str) -> Self {
+    pub(crate) fn new(prefix: &'static str) -> Self {
         Chunks {
             prefix,
             open: None,
@@ -23,7 +24,7 @@ impl Chunks {
     }
 
     /// Makes room for one more field, opening the next struct when needed.
-    pub fn next_field(&mut self, buf: &mut EventBuf) {
+    pub(crate) fn next_field(&mut self, buf: &mut EventBuf) {
         if self.open.is_none() || self.fields == MAX_STRUCT_FIELDS {
             self.close(buf);
             self.number += 1;
@@ -35,7 +36,7 @@ impl Chunks {
     }
 
     /// Closes the open struct, if any.
-    pub fn close(&mut self, buf: &mut EventBuf) {
+    pub(crate) fn close(&mut self, buf: &mut EventBuf) {
         if let Some(mark) = self.open.take() {
             buf.end_struct(mark, self.fields);
         }
@@ -51,11 +52,9 @@ fn chunk_name<'a>(out: &'a mut [u8; 40], prefix: &'a str, number: usize) -> &'a 
     let p = prefix.len();
     out[..p].copy_from_slice(prefix.as_bytes());
     out[p] = b'_';
-    let digits = number.ilog10() as usize + 1;
-    let mut n = number;
-    for i in (0..digits).rev() {
-        out[p + 1 + i] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    std::str::from_utf8(&out[..p + 1 + digits]).unwrap_or(prefix)
+    let mut tmp = [0; 20];
+    let digits = decimal(&mut tmp, number as u64, 1);
+    let end = p + 1 + digits.len();
+    out[p + 1..end].copy_from_slice(digits);
+    std::str::from_utf8(&out[..end]).unwrap_or(prefix)
 }

@@ -15,7 +15,7 @@ const CS_VERSION: u16 = 0x400;
 
 /// Starts `buf` in `wire`'s format with the event name and `__csver__` = 0x400: a u32 on
 /// user_events, a u16 shown as unsigned on ETW.
-pub fn begin_event(buf: &mut EventBuf, wire: Wire, event_name: &str) {
+pub(crate) fn begin_event(buf: &mut EventBuf, wire: Wire, event_name: &str) {
     match wire {
         Wire::EventHeader => {
             buf.start(event_name);
@@ -30,7 +30,7 @@ pub fn begin_event(buf: &mut EventBuf, wire: Wire, event_name: &str) {
 
 /// What `PartA` holds.
 #[derive(Debug, Clone, Copy)]
-pub struct PartA<'a> {
+pub(crate) struct PartA<'a> {
     /// The event's time.
     pub time: SystemTime,
     /// The trace id, if valid.
@@ -52,7 +52,7 @@ pub struct PartA<'a> {
 ///
 /// Ids are lowercase hex, the time RFC 3339 UTC; absent values are left out (and a struct
 /// left empty with them). Role and instance are cut at 1 KiB.
-pub fn add_part_a(buf: &mut EventBuf, a: &PartA<'_>) {
+pub(crate) fn add_part_a(buf: &mut EventBuf, a: &PartA<'_>) {
     let part_a = buf.begin_struct("PartA");
     let ids = [
         (
@@ -117,7 +117,7 @@ pub fn add_part_a(buf: &mut EventBuf, a: &PartA<'_>) {
 /// Finishes a Common Schema event at `level`. On ETW, an event in a span carries the span's
 /// activity id ([`etw_activity_id`]) and, given `parent`, the parent's as its related id.
 /// Returns `false` if the event cannot be finished (see [`EventBuf::finish`]).
-pub fn finish_event(
+pub(crate) fn finish_event(
     buf: &mut EventBuf,
     level: Level,
     span: Option<([u8; 16], [u8; 8])>,
@@ -136,14 +136,14 @@ pub fn finish_event(
 }
 
 /// A time as an RFC 3339 UTC string field, formatted in place.
-pub fn add_time(buf: &mut EventBuf, name: &str, t: SystemTime) {
+pub(crate) fn add_time(buf: &mut EventBuf, name: &str, t: SystemTime) {
     let mark = buf.begin_str(name, FieldFormat::Default);
     write_rfc3339(buf.str_data(), t);
     let _ = buf.end_str(mark, usize::MAX);
 }
 
 /// Bytes as a lowercase hex string field (trace and span ids), formatted in place.
-pub fn add_hex(buf: &mut EventBuf, name: &str, bytes: &[u8]) {
+pub(crate) fn add_hex(buf: &mut EventBuf, name: &str, bytes: &[u8]) {
     let mark = buf.begin_str(name, FieldFormat::Default);
     write_hex(buf.str_data(), bytes);
     let _ = buf.end_str(mark, usize::MAX);

@@ -57,7 +57,7 @@ const HEAD_MAX: usize = 8 + 4 + 32 + 4;
 
 /// The format an [`EventBuf`] writes, chosen by how the event is started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Wire {
+pub(crate) enum Wire {
     /// Linux user_events EventHeader ([`EventBuf::start`]).
     #[default]
     EventHeader,
@@ -66,12 +66,12 @@ pub enum Wire {
 }
 
 /// The most fields a struct can hold: its count travels in the low 7 bits of a format byte.
-pub const MAX_STRUCT_FIELDS: usize = 127;
+pub(crate) const MAX_STRUCT_FIELDS: usize = 127;
 
 /// Where a string begun with [`EventBuf::begin_str`] starts, for [`EventBuf::end_str`].
 #[derive(Debug, Clone, Copy)]
 #[must_use = "a string must be closed with EventBuf::end_str"]
-pub struct StrMark {
+pub(crate) struct StrMark {
     data_at: usize,
     format_at: Option<usize>,
 }
@@ -79,7 +79,7 @@ pub struct StrMark {
 /// Where a struct's field count is to be patched in, from [`EventBuf::begin_struct`].
 #[derive(Debug, Clone, Copy)]
 #[must_use = "a struct must be closed with EventBuf::end_struct"]
-pub struct StructMark(usize);
+pub(crate) struct StructMark(usize);
 
 /// A reusable buffer for one EventHeader event. Pure: it never does I/O.
 ///
@@ -89,7 +89,7 @@ pub struct StructMark(usize);
 /// is kept; names (of the event and of fields) are NUL-terminated, so a NUL in a name is
 /// replaced with `_`, and an empty field name is written as `_`.
 #[derive(Debug, Clone)]
-pub struct EventBuf {
+pub(crate) struct EventBuf {
     head: [u8; HEAD_MAX],
     head_len: usize,
     meta: Vec<u8>,
@@ -107,7 +107,7 @@ impl Default for EventBuf {
 
 impl EventBuf {
     /// An empty buffer.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         EventBuf {
             head: [0; HEAD_MAX],
             head_len: 0,
@@ -120,14 +120,14 @@ impl EventBuf {
 
     /// Clears the buffer and writes the event name (a NUL in it becomes `_`): an EventHeader
     /// event.
-    pub fn start(&mut self, event_name: &str) {
+    pub(crate) fn start(&mut self, event_name: &str) {
         self.clear(Wire::EventHeader);
         self.push_name(event_name);
     }
 
     /// Clears the buffer and begins an ETW TraceLogging event named `event_name` (a NUL in it
     /// becomes `_`); see [`super::tracelogging`] for the bytes.
-    pub fn start_tracelogging(&mut self, event_name: &str) {
+    pub(crate) fn start_tracelogging(&mut self, event_name: &str) {
         self.clear(Wire::TraceLogging);
         // The metadata's u16 size (patched in `finish`), then the event tag: none.
         self.meta.extend_from_slice(&[0, 0, 0]);
@@ -143,48 +143,43 @@ impl EventBuf {
     }
 
     /// The format being written.
-    pub fn wire(&self) -> Wire {
+    pub(crate) fn wire(&self) -> Wire {
         self.wire
     }
 
     /// Sets the event id and version (both 0 unless set; `otlp_metrics` on ETW is 81, 0).
-    pub fn set_id_version(&mut self, id: u16, version: u8) {
+    pub(crate) fn set_id_version(&mut self, id: u16, version: u8) {
         self.id_version = (id, version);
     }
 
     /// Clears the buffer for a payload that is not EventHeader (e.g. the OTLP metrics
     /// layout): write it into [`raw_mut`](Self::raw_mut); [`parts`](Self::parts) then yields
     /// it alone.
-    pub fn start_raw(&mut self) {
+    pub(crate) fn start_raw(&mut self) {
         self.clear(Wire::EventHeader);
     }
 
     /// The payload of a buffer begun with [`start_raw`](Self::start_raw).
-    pub fn raw_mut(&mut self) -> &mut Vec<u8> {
+    pub(crate) fn raw_mut(&mut self) -> &mut Vec<u8> {
         &mut self.data
     }
 
     /// The payload size once finished: EventHeader's header, extensions, metadata and data;
     /// TraceLogging's event metadata and data.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self.wire {
             Wire::EventHeader => self.head_len_for(0) + self.meta.len() + self.data.len(),
             Wire::TraceLogging => self.meta.len() + self.data.len(),
         }
     }
 
-    /// True when nothing has been written since the last [`start`](Self::start).
-    pub fn is_empty(&self) -> bool {
-        self.meta.is_empty() && self.data.is_empty()
-    }
-
     /// Bytes held by the buffers (what a long-lived thread keeps allocated).
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.meta.capacity() + self.data.capacity()
     }
 
     /// Releases memory beyond `keep` bytes per buffer, after an unusually large event.
-    pub fn shrink_to(&mut self, keep: usize) {
+    pub(crate) fn shrink_to(&mut self, keep: usize) {
         self.meta.shrink_to(keep);
         self.data.shrink_to(keep);
     }
@@ -202,7 +197,7 @@ impl EventBuf {
     ///
     /// Returns `false` if the metadata is too long for its u16 size (more than 65,535
     /// bytes), in which case the event must not be written.
-    pub fn finish(
+    pub(crate) fn finish(
         &mut self,
         level: Level,
         opcode: Opcode,
@@ -271,7 +266,7 @@ impl EventBuf {
     }
 
     /// The finished event as three slices (header, metadata, data), ready for one `writev`.
-    pub fn parts(&self) -> [&[u8]; 3] {
+    pub(crate) fn parts(&self) -> [&[u8]; 3] {
         [&self.head[..self.head_len], &self.meta, &self.data]
     }
 
@@ -332,50 +327,44 @@ impl EventBuf {
     }
 
     /// A u16 field.
-    pub fn add_u16(&mut self, name: &str, value: u16, format: FieldFormat) {
+    pub(crate) fn add_u16(&mut self, name: &str, value: u16, format: FieldFormat) {
         self.push_field(name, FieldEncoding::Value16, format);
         self.data.extend_from_slice(&value.to_ne_bytes());
     }
 
     /// A u32 field (`format` says how to show it, e.g. hex or unsigned).
-    pub fn add_u32(&mut self, name: &str, value: u32, format: FieldFormat) {
+    pub(crate) fn add_u32(&mut self, name: &str, value: u32, format: FieldFormat) {
         self.push_field(name, FieldEncoding::Value32, format);
         self.data.extend_from_slice(&value.to_ne_bytes());
     }
 
     /// An i16 field, signed.
-    pub fn add_i16(&mut self, name: &str, value: i16) {
+    pub(crate) fn add_i16(&mut self, name: &str, value: i16) {
         self.push_field(name, FieldEncoding::Value16, FieldFormat::SignedInt);
         self.data.extend_from_slice(&value.to_ne_bytes());
     }
 
     /// An i64 field, signed.
-    pub fn add_i64(&mut self, name: &str, value: i64) {
+    pub(crate) fn add_i64(&mut self, name: &str, value: i64) {
         self.push_field(name, FieldEncoding::Value64, FieldFormat::SignedInt);
         self.data.extend_from_slice(&value.to_ne_bytes());
     }
 
-    /// A u64 field.
-    pub fn add_u64(&mut self, name: &str, value: u64, format: FieldFormat) {
-        self.push_field(name, FieldEncoding::Value64, format);
-        self.data.extend_from_slice(&value.to_ne_bytes());
-    }
-
     /// An f64 field (NaN and infinities are written as they are).
-    pub fn add_f64(&mut self, name: &str, value: f64) {
+    pub(crate) fn add_f64(&mut self, name: &str, value: f64) {
         self.push_field(name, FieldEncoding::Value64, FieldFormat::Float);
         self.data.extend_from_slice(&value.to_ne_bytes());
     }
 
     /// A boolean, one byte (0 or 1).
-    pub fn add_bool(&mut self, name: &str, value: bool) {
+    pub(crate) fn add_bool(&mut self, name: &str, value: bool) {
         self.push_field(name, FieldEncoding::Value8, FieldFormat::Boolean);
         Self::push_bool(&mut self.data, self.wire, value);
     }
 
     /// A UTF-8 string, u16-counted, cut at `max_len` bytes on a character boundary.
     /// Returns true if it was cut. `format` is `Default` (UTF-8 text) or e.g. `Json`.
-    pub fn add_str(
+    pub(crate) fn add_str(
         &mut self,
         name: &str,
         value: &str,
@@ -393,7 +382,7 @@ impl EventBuf {
     /// Begins a string field whose text is then appended to [`str_data`](Self::str_data) and
     /// closed by [`end_str`](Self::end_str): formatters write straight into the event, with
     /// no temporary string.
-    pub fn begin_str(&mut self, name: &str, format: FieldFormat) -> StrMark {
+    pub(crate) fn begin_str(&mut self, name: &str, format: FieldFormat) -> StrMark {
         // Where the format byte is, if the string has one (a TraceLogging string always has).
         let format_at = self
             .push_field(name, FieldEncoding::StringLength16Char8, format)
@@ -405,14 +394,14 @@ impl EventBuf {
 
     /// The data buffer, for appending the UTF-8 text of a string begun with
     /// [`begin_str`](Self::begin_str).
-    pub fn str_data(&mut self) -> &mut Vec<u8> {
+    pub(crate) fn str_data(&mut self) -> &mut Vec<u8> {
         &mut self.data
     }
 
     /// Closes a string begun with [`begin_str`](Self::begin_str), cutting its text to
     /// `max_len` bytes (and 65,535) on a character boundary. A cut string loses its format
     /// (a cut JSON document is plain text). Returns true if it was cut.
-    pub fn end_str(&mut self, mark: StrMark, max_len: usize) -> bool {
+    pub(crate) fn end_str(&mut self, mark: StrMark, max_len: usize) -> bool {
         let text = &self.data[mark.data_at + 2..];
         let (keep, cut) = cut_bytes_utf8(text, max_len.min(usize::from(u16::MAX)));
         self.data.truncate(mark.data_at + 2 + keep);
@@ -427,7 +416,7 @@ impl EventBuf {
     }
 
     /// Bytes, u16-counted, shown as hex; cut at `max_len`. Returns true if cut.
-    pub fn add_binary(&mut self, name: &str, value: &[u8], max_len: usize) -> bool {
+    pub(crate) fn add_binary(&mut self, name: &str, value: &[u8], max_len: usize) -> bool {
         let len = value.len().min(max_len).min(usize::from(u16::MAX));
         self.push_field(
             name,
@@ -439,7 +428,7 @@ impl EventBuf {
     }
 
     /// A variable-length array of i64 (at most `max_items`). Returns true if cut.
-    pub fn add_i64_array(
+    pub(crate) fn add_i64_array(
         &mut self,
         name: &str,
         values: impl ExactSizeIterator<Item = i64>,
@@ -452,7 +441,7 @@ impl EventBuf {
     }
 
     /// A variable-length array of f64 (at most `max_items`). Returns true if cut.
-    pub fn add_f64_array(
+    pub(crate) fn add_f64_array(
         &mut self,
         name: &str,
         values: impl ExactSizeIterator<Item = f64>,
@@ -465,7 +454,7 @@ impl EventBuf {
     }
 
     /// A variable-length array of booleans, one byte each. Returns true if cut.
-    pub fn add_bool_array(
+    pub(crate) fn add_bool_array(
         &mut self,
         name: &str,
         values: impl ExactSizeIterator<Item = bool>,
@@ -478,7 +467,7 @@ impl EventBuf {
 
     /// A variable-length array of strings, each cut at `max_len` bytes. Returns true if
     /// anything was cut.
-    pub fn add_str_array<'a>(
+    pub(crate) fn add_str_array<'a>(
         &mut self,
         name: &str,
         values: impl ExactSizeIterator<Item = &'a str>,
@@ -524,7 +513,7 @@ impl EventBuf {
 
     /// Begins a struct field. Its fields follow; close it with [`end_struct`](Self::end_struct)
     /// with their count. A struct must hold 1 to [`MAX_STRUCT_FIELDS`] fields.
-    pub fn begin_struct(&mut self, name: &str) -> StructMark {
+    pub(crate) fn begin_struct(&mut self, name: &str) -> StructMark {
         self.push_name(name);
         let ty = match self.wire {
             Wire::EventHeader => FieldEncoding::Struct.as_int(),
@@ -536,7 +525,7 @@ impl EventBuf {
     }
 
     /// Closes a struct with its field count (1..=127: callers guarantee it).
-    pub fn end_struct(&mut self, mark: StructMark, fields: usize) {
+    pub(crate) fn end_struct(&mut self, mark: StructMark, fields: usize) {
         debug_assert!((1..=MAX_STRUCT_FIELDS).contains(&fields));
         self.meta[mark.0] = fields.clamp(1, MAX_STRUCT_FIELDS) as u8;
     }
@@ -563,16 +552,9 @@ fn has_nul(bytes: &[u8]) -> bool {
 
 /// `value` cut to at most `max_len` bytes (and 65,535) on a character boundary, and whether
 /// it was cut.
-pub fn cut_str(value: &str, max_len: usize) -> (&str, bool) {
-    let limit = max_len.min(usize::from(u16::MAX));
-    if value.len() <= limit {
-        return (value, false);
-    }
-    let mut end = limit;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    (&value[..end], true)
+pub(crate) fn cut_str(value: &str, max_len: usize) -> (&str, bool) {
+    let (end, cut) = cut_bytes_utf8(value.as_bytes(), max_len.min(usize::from(u16::MAX)));
+    (&value[..end], cut)
 }
 
 /// How many bytes of UTF-8 `bytes` to keep to stay within `max_len` on a character boundary.

@@ -18,7 +18,7 @@ use super::event::EventBuf;
 use super::value::Limits;
 
 /// The smallest cap truncation puts on a string before it starts dropping attributes.
-pub const MIN_STR_CAP: usize = 32;
+pub(crate) const MIN_STR_CAP: usize = 32;
 
 /// What to do with an event larger than the maximum event size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,7 +33,7 @@ pub enum OversizePolicy {
 
 /// How [`fit`] left the buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fit {
+pub(crate) enum Fit {
     /// The event fitted as it was.
     Whole,
     /// The event was cut to fit; `original` is its size before.
@@ -50,7 +50,7 @@ pub enum Fit {
 
 /// How one encoding pass went, returned by the layout's encode function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pass {
+pub(crate) struct Pass {
     /// The layout finished the event (e.g. its metadata fitted its u16 size).
     pub finished: bool,
     /// How many attributes the record has (the bound for dropping trailing ones).
@@ -60,7 +60,7 @@ pub struct Pass {
 /// Encodes an event into `buf` with `encode(buf, limits, truncated_from)` and makes it fit
 /// `max` payload bytes as described in the module docs. `truncated_from` is `Some(original
 /// size)` on passes after the first: the layout must then write its truncation marker.
-pub fn fit(
+pub(crate) fn fit(
     buf: &mut EventBuf,
     max: usize,
     policy: OversizePolicy,
@@ -133,7 +133,7 @@ thread_local! {
 /// Runs `f` with this thread's reusable event buffer, so encoding allocates nothing in steady
 /// state. The buffer is taken out for the call: a re-entrant call (a callback that logs while
 /// an event is encoded) or one during thread teardown gets a fresh buffer instead of a panic.
-pub fn with_thread_buf<R>(f: impl FnOnce(&mut EventBuf) -> R) -> R {
+pub(crate) fn with_thread_buf<R>(f: impl FnOnce(&mut EventBuf) -> R) -> R {
     let mut buf = THREAD_BUF.try_with(Cell::take).unwrap_or_default();
     let result = f(&mut buf);
     let _ = THREAD_BUF.try_with(|cell| cell.set(buf));

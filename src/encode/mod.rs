@@ -8,17 +8,18 @@
 //! - The Common Schema layouts of logs live with their signal (e.g. [`crate::logs`]).
 
 mod chunks;
-pub mod common_schema;
+pub(crate) mod common_schema;
 mod event;
 mod fit;
-pub mod text;
-pub mod tracelogging;
-pub mod value;
+pub(crate) mod text;
+pub(crate) mod tracelogging;
+pub(crate) mod value;
 
-pub use chunks::Chunks;
-pub use event::{
-    cut_str, EventBuf, StrMark, StructMark, Wire, MAX_EVENT_SIZE_LIMIT, MAX_STRUCT_FIELDS,
-};
-pub use fit::{fit, with_thread_buf, Fit, OversizePolicy, Pass, MIN_STR_CAP};
+pub(crate) use chunks::Chunks;
+pub(crate) use event::{cut_str, EventBuf, Wire, MAX_STRUCT_FIELDS};
+pub(crate) use fit::{fit, with_thread_buf, Fit, Pass};
+// Re-exported by the crate root (the ETW ids and size limits) and `logs` (the policy).
+pub use event::MAX_EVENT_SIZE_LIMIT;
+pub use fit::OversizePolicy;
 pub use tracelogging::{etw_activity_id, etw_provider_id, DEFAULT_ETW_MAX_EVENT_SIZE};
-pub use value::{Limits, MAX_STRUCT_DEPTH};
+pub(crate) use value::Limits;

@@ -1,5 +1,5 @@
 //! Text written straight into an event buffer, with no heap allocation: RFC 3339 times,
-//! lowercase hex, and JSON for values that have no EventHeader shape.
+//! decimal numbers, lowercase hex, and JSON for values that have no EventHeader shape.
 
 use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -8,12 +8,12 @@ use opentelemetry::logs::AnyValue;
 
 /// Deepest nesting the JSON writer follows; anything deeper is written as the string
 /// `"[nested too deep]"`.
-pub const JSON_MAX_DEPTH: usize = 32;
+pub(crate) const JSON_MAX_DEPTH: usize = 32;
 
 /// Appends `t` as RFC 3339 in UTC with nine fractional digits and `Z`,
 /// e.g. `2024-05-06T07:08:09.123456789Z`. Times before 1970 work; years beyond 9999 are
 /// written with more digits.
-pub fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
+pub(crate) fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
     let (secs, nanos): (i64, u32) = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => (
             i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
@@ -45,7 +45,8 @@ pub fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
             let _ = LAST_SECOND.try_with(|c| c.set((secs, prefix)));
         }
     }
-    push_nanos(out, nanos);
+    // Below 10^9 (a sub-second part): exactly nine digits.
+    push_digits(out, u64::from(nanos), 9);
     out.push(b'Z');
 }
 
@@ -83,17 +84,6 @@ fn write_seconds(out: &mut Vec<u8>, secs: i64) {
     out.push(b'.');
 }
 
-/// Appends `nanos` (below 10^9) as exactly nine digits.
-fn push_nanos(out: &mut Vec<u8>, nanos: u32) {
-    let mut digits = [b'0'; 9];
-    let mut v = nanos;
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    out.extend_from_slice(&digits);
-}
-
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -110,19 +100,26 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Appends `v` in decimal, zero-padded to at least `width` digits.
-fn push_digits(out: &mut Vec<u8>, mut v: u64, width: usize) {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    while v > 0 || tmp.len() - i < width {
+fn push_digits(out: &mut Vec<u8>, v: u64, width: usize) {
+    out.extend_from_slice(decimal(&mut [0; 20], v, width));
+}
+
+/// `v` in decimal ASCII digits, zero-padded to at least `width` digits (at most 20), formatted
+/// on the stack at the end of `out`: the crate's one decimal formatter (times, struct names
+/// such as `PartC_2`, field names such as `0`).
+pub(crate) fn decimal(out: &mut [u8; 20], mut v: u64, width: usize) -> &[u8] {
+    let width = width.min(out.len());
+    let mut i = out.len();
+    while v > 0 || out.len() - i < width {
         i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
+        out[i] = b'0' + (v % 10) as u8;
         v /= 10;
     }
-    out.extend_from_slice(&tmp[i..]);
+    &out[i..]
 }
 
 /// Appends `bytes` as lowercase hex.
-pub fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
         out.push(HEX[usize::from(b >> 4)]);
@@ -136,7 +133,7 @@ pub fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
 ///
 /// Writing stops soon after `limit` bytes (the caller cuts the text there), so a huge value
 /// costs no more than the space it may take.
-pub fn write_json(out: &mut Vec<u8>, value: &AnyValue, limit: usize) {
+pub(crate) fn write_json(out: &mut Vec<u8>, value: &AnyValue, limit: usize) {
     let stop = out.len().saturating_add(limit);
     write_json_at(out, value, 0, stop);
 }
@@ -223,7 +220,7 @@ fn write_json_f64(out: &mut Vec<u8>, f: f64) {
 }
 
 /// Appends `s` as a JSON string literal with the escapes JSON requires.
-pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     for &b in s.as_bytes() {
         match b {
@@ -246,6 +243,19 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn decimal_pads_to_the_width_and_keeps_every_digit() {
+        let mut b = [0; 20];
+        assert_eq!(decimal(&mut b, 0, 1), b"0");
+        assert_eq!(decimal(&mut b, 7, 2), b"07");
+        assert_eq!(decimal(&mut b, 2024, 2), b"2024");
+        assert_eq!(decimal(&mut b, 5, 9), b"000000005");
+        assert_eq!(decimal(&mut b, 999_999_999, 9), b"999999999");
+        assert_eq!(decimal(&mut b, u64::MAX, 1), b"18446744073709551615");
+        // A width beyond the buffer pads to the buffer.
+        assert_eq!(decimal(&mut b, 42, 30), b"00000000000000000042");
+    }
 
     fn rfc(t: SystemTime) -> String {
         let mut v = Vec::new();

@@ -63,7 +63,7 @@ pub(crate) const HEAD_RELATED: u8 = 2;
 const _: () = assert!(InType::VariableCountFlag == 0x40);
 
 /// The ETW channel of TraceLogging events.
-pub const CHANNEL_TRACELOGGING: u8 = 11;
+pub(crate) const CHANNEL_TRACELOGGING: u8 = 11;
 
 /// The largest event metadata + data the ETW sinks write by default: ETW refuses events above
 /// 64 KiB including its own headers, and this is the bound the existing ETW metrics exporter
@@ -107,7 +107,7 @@ pub(crate) const CUT_STRING_OUT_TYPE: u8 = OutType::Utf8.as_int();
 /// bits of byte 7 set for a version-5 name-based GUID (computed by the `tracelogging` crate).
 ///
 /// ```
-/// let id = otel_os_events::encode::etw_provider_id("MyProvider");
+/// let id = otel_os_events::etw_provider_id("MyProvider");
 /// assert_eq!(id, "b3864c38-4273-58c5-545b-8b3608343471");
 /// ```
 pub fn etw_provider_id(provider_name: &str) -> String {

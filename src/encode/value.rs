@@ -23,11 +23,11 @@ use super::text::write_json;
 
 /// The deepest struct nesting an event may use, counting the top-level struct a value sits
 /// in (e.g. `PartC`) as 1. Microsoft's decoder (`tracepoint_decode`) follows 8 levels.
-pub const MAX_STRUCT_DEPTH: usize = 8;
+pub(crate) const MAX_STRUCT_DEPTH: usize = 8;
 
 /// Caps applied while encoding values; [`Limits::NONE`] cuts nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Most bytes of one string, binary value or JSON text.
     pub max_str: usize,
     /// Most elements of one array and entries of one map.
@@ -38,7 +38,7 @@ pub struct Limits {
 
 impl Limits {
     /// No cap beyond the format's own (65,535 bytes or elements).
-    pub const NONE: Limits = Limits {
+    pub(crate) const NONE: Limits = Limits {
         max_str: usize::MAX,
         max_items: usize::MAX,
         max_attributes: usize::MAX,
@@ -47,7 +47,7 @@ impl Limits {
 
 /// Writes `value` as the field `name`, inside `depth` open structs. Returns true if
 /// anything was cut to `limits`.
-pub fn add_value(
+pub(crate) fn add_value(
     buf: &mut EventBuf,
     name: &str,
     value: &AnyValue,
@@ -144,7 +144,7 @@ fn add_list(
 }
 
 /// Writes `value` as a JSON string field, cut to `limits.max_str`.
-pub fn add_json(buf: &mut EventBuf, name: &str, value: &AnyValue, limits: Limits) -> bool {
+pub(crate) fn add_json(buf: &mut EventBuf, name: &str, value: &AnyValue, limits: Limits) -> bool {
     let mark = buf.begin_str(name, FieldFormat::StringJson);
     write_json(
         buf.str_data(),
@@ -156,7 +156,7 @@ pub fn add_json(buf: &mut EventBuf, name: &str, value: &AnyValue, limits: Limits
 
 /// Writes an attribute value of the `opentelemetry::Value` kind (span and resource
 /// attributes): scalars as themselves, arrays as EventHeader arrays.
-pub fn add_attribute_value(
+pub(crate) fn add_attribute_value(
     buf: &mut EventBuf,
     name: &str,
     value: &opentelemetry::Value,

@@ -1,6 +1,7 @@
 //! Tracepoint names: EventHeader name formatting, validation, and `system:name` parsing.
 
 use super::error::ListenError;
+use crate::error::is_eventheader_name;
 
 /// The tracefs system user_events tracepoints live in.
 pub const USER_EVENTS_SYSTEM: &str = "user_events";
@@ -16,18 +17,13 @@ fn invalid(name: &str, reason: &'static str) -> ListenError {
     }
 }
 
-/// Checks an EventHeader provider name: non-empty, `[A-Za-z0-9_]` only.
-///
-/// Anything else could change the meaning of the `name_args` string given to the kernel: a
-/// space or `;` would start field definitions.
-pub fn validate_provider_name(provider: &str) -> Result<(), ListenError> {
+/// Checks an EventHeader provider name: non-empty, `[A-Za-z0-9_]` only (the library's rule,
+/// [`is_eventheader_name`]; the length is checked on the whole tracepoint name).
+fn validate_provider_name(provider: &str) -> Result<(), ListenError> {
     if provider.is_empty() {
         return Err(invalid(provider, "provider name is empty"));
     }
-    if !provider
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
+    if !is_eventheader_name(provider) {
         return Err(invalid(
             provider,
             "provider names may hold only A-Z, a-z, 0-9 and _",
@@ -50,7 +46,7 @@ pub fn eventheader_tracepoint_name(
     if level == 0 {
         return Err(invalid(provider, "level must be 1 or more"));
     }
-    let name = format!("{provider}_L{level:x}K{keyword:x}");
+    let name = crate::error::eventheader_tracepoint_name(provider, level, keyword);
     if name.len() > MAX_TRACEPOINT_NAME_LEN {
         return Err(invalid(provider, "tracepoint name would exceed 255 bytes"));
     }
@@ -64,7 +60,7 @@ pub fn validate_eventheader_tracepoint_name(name: &str) -> Result<(), ListenErro
     if name.len() > MAX_TRACEPOINT_NAME_LEN {
         return Err(invalid(name, "tracepoint names are at most 255 bytes"));
     }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !is_eventheader_name(name) {
         return Err(invalid(
             name,
             "EventHeader tracepoint names may hold only A-Z, a-z, 0-9 and _",

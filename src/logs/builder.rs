@@ -30,10 +30,10 @@ pub const MIN_MAX_EVENT_SIZE: usize = 512;
 pub type EventNameFn = dyn for<'r> Fn(&'r SdkLogRecord) -> Cow<'r, str> + Send + Sync;
 
 /// A user function choosing each record's keyword.
-pub type KeywordFn = dyn Fn(&SdkLogRecord) -> u64 + Send + Sync;
+pub(crate) type KeywordFn = dyn Fn(&SdkLogRecord) -> u64 + Send + Sync;
 
 /// The default interval at which a listener callback's watcher looks at the enable words.
-pub const DEFAULT_LISTENER_POLL_INTERVAL: std::time::Duration =
+pub(crate) const DEFAULT_LISTENER_POLL_INTERVAL: std::time::Duration =
     std::time::Duration::from_millis(100);
 
 /// How each event's EventHeader event name is chosen.

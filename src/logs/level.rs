@@ -7,12 +7,18 @@ use opentelemetry::logs::Severity;
 /// info → 4, debug and trace → 5 (verbose). The same mapping as the existing exporters, so
 /// a record lands on the tracepoint agents already listen to.
 pub fn level_of(severity: Severity) -> Level {
-    match severity as u8 {
-        21..=24 => Level::CriticalError,
-        17..=20 => Level::Error,
-        13..=16 => Level::Warning,
-        9..=12 => Level::Informational,
-        _ => Level::Verbose,
+    Level::from_int(level_number(severity as u8))
+}
+
+/// The level (1..=5) of a severity number (1..=24; anything else is verbose): the mapping,
+/// written once for [`level_of`] and the table of [`severity_index`].
+const fn level_number(severity: u8) -> u8 {
+    match severity {
+        21..=24 => 1,
+        17..=20 => 2,
+        13..=16 => 3,
+        9..=12 => 4,
+        _ => 5,
     }
 }
 
@@ -24,13 +30,7 @@ pub(crate) fn severity_index(severity: Severity) -> usize {
         let mut table = [4u8; 256];
         let mut n = 0;
         while n < 256 {
-            table[n] = match n {
-                21..=24 => 0,
-                17..=20 => 1,
-                13..=16 => 2,
-                9..=12 => 3,
-                _ => 4,
-            };
+            table[n] = level_number(n as u8) - 1;
             n += 1;
         }
         table

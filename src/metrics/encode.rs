@@ -81,11 +81,7 @@ impl PackReport {
 
 /// `s` cut to at most [`REPORTED_NAME_LEN`] bytes, on a char boundary.
 fn cut(s: &str) -> &str {
-    let mut end = s.len().min(REPORTED_NAME_LEN);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    crate::encode::cut_str(s, REPORTED_NAME_LEN).0
 }
 
 /// The number of data points in `rm`.

@@ -105,7 +105,7 @@ impl CaptureSink {
     }
 
     /// The format captured.
-    pub fn wire(&self) -> Wire {
+    pub(crate) fn wire(&self) -> Wire {
         self.inner.wire
     }
 

@@ -54,7 +54,7 @@ impl Default for Sink {
 
 impl Sink {
     /// The event format this sink takes.
-    pub fn wire(&self) -> Wire {
+    pub(crate) fn wire(&self) -> Wire {
         match self {
             Sink::UserEvents => Wire::EventHeader,
             Sink::Etw => Wire::TraceLogging,
@@ -95,7 +95,7 @@ pub enum SinkKind {
 
 impl SinkKind {
     /// The sink whose rules events of format `wire` follow.
-    pub fn of(wire: Wire) -> Self {
+    pub(crate) fn of(wire: Wire) -> Self {
         match wire {
             Wire::EventHeader => SinkKind::UserEvents,
             Wire::TraceLogging => SinkKind::Etw,

@@ -201,7 +201,7 @@ fn add_numbered<'a, T>(
         return false;
     }
     let outer = buf.begin_struct(name);
-    let mut label = [0u8; 3];
+    let mut label = [0u8; 20];
     let mut n = 0;
     for item in items.iter().take(cap) {
         let one = buf.begin_struct(index_name(&mut label, n));
@@ -216,19 +216,6 @@ fn add_numbered<'a, T>(
 }
 
 /// `0`..`126` as a field name, formatted on the stack.
-fn index_name(out: &mut [u8; 3], n: usize) -> &str {
-    let n = n.min(999);
-    let digits = if n >= 100 {
-        3
-    } else if n >= 10 {
-        2
-    } else {
-        1
-    };
-    let mut v = n;
-    for i in (0..digits).rev() {
-        out[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    std::str::from_utf8(&out[..digits]).unwrap_or("0")
+fn index_name(out: &mut [u8; 20], n: usize) -> &str {
+    std::str::from_utf8(crate::encode::text::decimal(out, n.min(999) as u64, 1)).unwrap_or("0")
 }
