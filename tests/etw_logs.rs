@@ -15,11 +15,11 @@ use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
 use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::logs::{SdkLogRecord, SdkLoggerProvider};
 use opentelemetry_sdk::Resource;
-use otel_os_events::encode::{etw_activity_id, etw_provider_id, DEFAULT_ETW_MAX_EVENT_SIZE};
 use otel_os_events::logs::{EventName, Processor, ProcessorBuilder};
 use otel_os_events::mode::{Mode, QueueOptions};
 use otel_os_events::sink::{CaptureSink, Sink, TracepointStatus};
 use otel_os_events::Error;
+use otel_os_events::{etw_activity_id, etw_provider_id, DEFAULT_ETW_MAX_EVENT_SIZE};
 use tracelogging_dynamic as tld;
 
 /// The records' time: 123,456,789 ns past the second, as a `SystemTime` keeps it (on

@@ -11,12 +11,12 @@ use etw_common::*;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use otel_os_events::encode::DEFAULT_ETW_MAX_EVENT_SIZE;
 use otel_os_events::metrics::{
     Exporter, ETW_EVENT_ID, ETW_PROVIDER_ID, ETW_PROVIDER_NAME, TRACEPOINT_NAME,
 };
 use otel_os_events::mode::{Mode, QueueOptions};
 use otel_os_events::sink::{CaptureSink, EtwCaptured, Sink, TracepointStatus};
+use otel_os_events::DEFAULT_ETW_MAX_EVENT_SIZE;
 use prost::Message as _;
 use tracelogging_dynamic as tld;
 
@@ -96,8 +96,9 @@ fn the_provider_is_the_native_metrics_extensions() {
     assert_eq!(ETW_PROVIDER_NAME, "NativeMetricsExtension_Provider");
     assert!(ETW_PROVIDER_ID.eq_ignore_ascii_case("EDC24920-E004-40F6-A8E1-0E6E48F39D84"));
     // The id is fixed, not derived from the name as other providers' are.
-    assert!(!otel_os_events::encode::etw_provider_id(ETW_PROVIDER_NAME)
-        .eq_ignore_ascii_case(ETW_PROVIDER_ID));
+    assert!(
+        !otel_os_events::etw_provider_id(ETW_PROVIDER_NAME).eq_ignore_ascii_case(ETW_PROVIDER_ID)
+    );
     let exporter = Exporter::builder().with_sink(Sink::Etw).build().unwrap();
     assert_eq!(exporter.max_event_size(), DEFAULT_ETW_MAX_EVENT_SIZE);
     // ETW exists only on Windows; there (and under Wine) the provider registers.

@@ -16,7 +16,7 @@ use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
-use otel_os_events::encode::etw_activity_id;
+use otel_os_events::etw_activity_id;
 use otel_os_events::mode::{Mode, QueueOptions};
 use otel_os_events::sink::{CaptureSink, Sink};
 use otel_os_events::{logs, traces};

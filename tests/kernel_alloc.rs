@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use common::kernel::tracefs_write;
 use common::record;
+use common::skip::kernel_or_skip;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Severity};
 use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLoggerProvider};
-use otel_os_events::listen::kernel_or_skip;
 use otel_os_events::logs::Processor;
 use otel_os_events::mode::{Mode, QueueOptions};
 

@@ -9,10 +9,10 @@ use std::io::{BufRead, BufReader};
 
 use common::kernel::spawn_listen;
 use common::record;
+use common::skip::kernel_or_skip;
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLoggerProvider};
-use otel_os_events::listen::kernel_or_skip;
 use otel_os_events::logs::Processor;
 use serde_json::Value;
 

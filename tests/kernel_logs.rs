@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::kernel::*;
+use common::skip::kernel_or_skip;
 use common::*;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Severity};
 use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
 use opentelemetry::{InstrumentationScope, Key, KeyValue};
 use opentelemetry_sdk::logs::{LogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::Resource;
-use otel_os_events::listen::kernel_or_skip;
 use otel_os_events::logs::{EventName, OversizePolicy, Processor, DEFAULT_MAX_EVENT_SIZE};
 use otel_os_events::sink::TracepointStatus;
 use otel_os_events::DropReason;

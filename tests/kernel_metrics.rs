@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use common::kernel::*;
 use common::metrics::*;
+use common::skip::kernel_or_skip;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
-use otel_os_events::listen::{kernel_or_skip, PerfSession, SessionOptions};
+use otel_os_events::listen::{PerfSession, SessionOptions};
 use otel_os_events::metrics::{Exporter, DEFAULT_MAX_EVENT_SIZE, TRACEPOINT_NAME};
 use otel_os_events::sink::TracepointStatus;
 use serde_json::Value;

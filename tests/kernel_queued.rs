@@ -8,11 +8,11 @@ mod common;
 use std::time::Duration;
 
 use common::kernel::*;
+use common::skip::kernel_or_skip;
 use common::*;
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLoggerProvider};
-use otel_os_events::listen::kernel_or_skip;
 use otel_os_events::logs::Processor;
 use otel_os_events::mode::{Mode, QueueOptions};
 use otel_os_events::DropReason;

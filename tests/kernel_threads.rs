@@ -12,11 +12,11 @@ mod common;
 use std::time::Duration;
 
 use common::kernel::*;
+use common::skip::kernel_or_skip;
 use common::*;
 use opentelemetry::logs::Severity;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLoggerProvider};
-use otel_os_events::listen::kernel_or_skip;
 use otel_os_events::logs::Processor;
 
 const WAIT: Duration = Duration::from_secs(5);

@@ -8,10 +8,10 @@ mod common;
 use std::time::Duration;
 
 use common::kernel::*;
+use common::skip::kernel_or_skip;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use otel_os_events::listen::kernel_or_skip;
 use otel_os_events::traces::Processor;
 
 #[test]

@@ -1,7 +1,7 @@
 //! The listener against a real user_events kernel (run in the VM: vm/run.sh as the cargo
 //! runner). On a kernel without user_events every test prints a loud SKIPPED line and
 //! passes, unless OTEL_OS_EVENTS_IN_VM=1 or OTEL_OS_EVENTS_REQUIRE_KERNEL=1 (then it fails):
-//! see `otel_os_events::listen::kernel_or_skip`.
+//! see `kernel_or_skip` in tests/common/skip.rs.
 //!
 //! The CLI tests run the `otel-os-events` binary; in the VM it must be copied in:
 //! `OTEL_OS_EVENTS_VM_FILES=/work/target-listen/debug/otel-os-events`.
@@ -12,6 +12,8 @@
 mod common;
 #[path = "common/platform.rs"]
 mod platform;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::io::{BufRead, BufReader, Read};
 use std::pin::Pin;
@@ -20,9 +22,10 @@ use std::time::{Duration, Instant};
 
 use common::EventBuilder;
 use otel_os_events::listen::{
-    ensure_registered, kernel_or_skip, ListenError, PerfEvent, PerfSession, SessionOptions, TRACEFS,
+    ensure_registered, ListenError, PerfEvent, PerfSession, SessionOptions, TRACEFS,
 };
 use otel_os_events::sink::eventheader_name_args;
+use skip::kernel_or_skip;
 use tracepoint::{EventDataDescriptor, TracepointState};
 use tracepoint_decode::{EventHeaderEnumeratorContext, EventHeaderEnumeratorState};
 

@@ -13,11 +13,11 @@ use common::record;
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLoggerProvider};
-use otel_os_events::encode::{DEFAULT_ETW_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT};
 use otel_os_events::logs::{OversizePolicy, Processor, MIN_MAX_EVENT_SIZE};
 use otel_os_events::metrics::{Exporter, MAX_MAX_EVENT_SIZE};
 use otel_os_events::sink::{CaptureSink, Sink, SinkKind};
 use otel_os_events::{traces, Error};
+use otel_os_events::{DEFAULT_ETW_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT};
 
 /// Each sink kind with the sinks that follow its rules: the OS sink and a capture.
 fn sinks() -> Vec<(SinkKind, Sink)> {

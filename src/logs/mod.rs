@@ -25,8 +25,7 @@ pub use processor::Processor;
 
 pub use crate::encode::OversizePolicy;
 
-use opentelemetry::otel_warn;
-
+use crate::pipeline::add_or_warn;
 use crate::sink::Sink;
 use opentelemetry_sdk::logs::LoggerProviderBuilder;
 
@@ -87,15 +86,6 @@ fn add_processor(
     provider: &str,
     sink: Sink,
 ) -> LoggerProviderBuilder {
-    match Processor::builder(provider).with_sink(sink).build() {
-        Ok(processor) => builder.with_log_processor(processor),
-        Err(error) => {
-            otel_warn!(
-                name: "OsEvents.InvalidProvider",
-                error = error.to_string(),
-                message = "no logs exporter was added"
-            );
-            builder
-        }
-    }
+    let built = Processor::builder(provider).with_sink(sink).build();
+    add_or_warn(builder, "logs", built, |b, p| b.with_log_processor(p))
 }

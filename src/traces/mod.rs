@@ -20,8 +20,7 @@ mod processor;
 pub use layout::WELL_KNOWN;
 pub use processor::{Processor, ProcessorBuilder};
 
-use opentelemetry::otel_warn;
-
+use crate::pipeline::add_or_warn;
 use crate::sink::Sink;
 use opentelemetry_sdk::trace::TracerProviderBuilder;
 
@@ -69,15 +68,6 @@ fn add_processor(
     provider: &str,
     sink: Sink,
 ) -> TracerProviderBuilder {
-    match Processor::builder(provider).with_sink(sink).build() {
-        Ok(processor) => builder.with_span_processor(processor),
-        Err(error) => {
-            otel_warn!(
-                name: "OsEvents.InvalidProvider",
-                error = error.to_string(),
-                message = "no span exporter was added"
-            );
-            builder
-        }
-    }
+    let built = Processor::builder(provider).with_sink(sink).build();
+    add_or_warn(builder, "spans", built, |b, p| b.with_span_processor(p))
 }

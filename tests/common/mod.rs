@@ -8,6 +8,8 @@ pub mod alloc;
 pub mod kernel;
 pub mod metrics;
 pub mod platform;
+#[cfg(all(target_os = "linux", feature = "cli"))]
+pub mod skip;
 
 use std::time::SystemTime;
 
