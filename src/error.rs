@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::encode::{Wire, DEFAULT_ETW_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT};
+use crate::encode::Wire;
 use crate::sink::SinkKind;
 
 /// Why a builder refused its options. Emitting never returns errors: what it cannot write
@@ -48,10 +48,13 @@ pub enum Error {
     },
     /// A resource attribute key to copy into events is empty.
     InvalidResourceAttributeKey,
-    /// The queue capacity is outside `1..=`[`MAX_QUEUE_CAPACITY`](crate::mode::MAX_QUEUE_CAPACITY).
+    /// The queue capacity is outside `1..=max`
+    /// ([`MAX_QUEUE_CAPACITY`](crate::mode::MAX_QUEUE_CAPACITY)).
     InvalidQueueCapacity {
         /// The capacity asked for.
         capacity: usize,
+        /// The largest allowed.
+        max: usize,
     },
     /// The flush thread's name is empty or holds a NUL.
     InvalidThreadName,
@@ -89,11 +92,9 @@ impl fmt::Display for Error {
             Error::InvalidResourceAttributeKey => {
                 write!(f, "a resource attribute key to copy into events is empty")
             }
-            Error::InvalidQueueCapacity { capacity } => write!(
-                f,
-                "queue capacity {capacity} is outside 1..={}",
-                crate::mode::MAX_QUEUE_CAPACITY
-            ),
+            Error::InvalidQueueCapacity { capacity, max } => {
+                write!(f, "queue capacity {capacity} is outside 1..={max}")
+            }
             Error::InvalidThreadName => {
                 f.write_str("the flush thread's name is empty or holds a NUL")
             }
@@ -182,94 +183,6 @@ pub(crate) fn validate_event_name(name: &str) -> Result<(), Error> {
     }
     if name.bytes().any(|b| b == 0 || b == b';') {
         return bad("it holds a NUL or ';'");
-    }
-    Ok(())
-}
-
-/// What an event carries, for its size rule: the two kinds of events differ on user_events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Payload {
-    /// A log record or a span: one EventHeader (or TraceLogging) event.
-    Record,
-    /// An OTLP metrics buffer (`otlp_metrics`).
-    Metrics,
-}
-
-/// The maximum event sizes one sink takes for one kind of event: the one rule the builders
-/// and [`ProcessorHandle::set_max_event_size`](crate::ProcessorHandle::set_max_event_size)
-/// check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct SizeRule {
-    /// The sink it belongs to.
-    pub sink: SinkKind,
-    /// The smallest maximum allowed.
-    pub min: usize,
-    /// The largest.
-    pub max: usize,
-    /// Used when none is given.
-    pub default: usize,
-    /// Where `max` comes from, for the error.
-    pub rule: &'static str,
-}
-
-impl SizeRule {
-    /// The rule of `sink` for events of `payload`.
-    pub(crate) fn of(sink: SinkKind, payload: Payload) -> Self {
-        match (sink, payload) {
-            (SinkKind::UserEvents, Payload::Record) => SizeRule {
-                sink,
-                min: crate::logs::MIN_MAX_EVENT_SIZE,
-                max: MAX_EVENT_SIZE_LIMIT,
-                default: crate::logs::DEFAULT_MAX_EVENT_SIZE,
-                rule: "an EventHeader event holds at most 65,467 bytes",
-            },
-            (SinkKind::UserEvents, Payload::Metrics) => SizeRule {
-                sink,
-                min: crate::metrics::MIN_MAX_EVENT_SIZE,
-                max: crate::metrics::MAX_MAX_EVENT_SIZE,
-                default: crate::metrics::DEFAULT_MAX_EVENT_SIZE,
-                rule: "the 16-byte header and a buffer whose __rel_loc length is 16 bits",
-            },
-            (SinkKind::Etw, payload) => SizeRule {
-                sink,
-                min: match payload {
-                    Payload::Record => crate::logs::MIN_MAX_EVENT_SIZE,
-                    Payload::Metrics => crate::metrics::MIN_MAX_EVENT_SIZE,
-                },
-                max: DEFAULT_ETW_MAX_EVENT_SIZE,
-                default: DEFAULT_ETW_MAX_EVENT_SIZE,
-                rule: "ETW refuses events over 64 KiB with its own headers",
-            },
-        }
-    }
-
-    /// `size` (or the default, for `None`) if this rule allows it.
-    pub(crate) fn check(&self, size: Option<usize>) -> Result<usize, Error> {
-        let size = size.unwrap_or(self.default);
-        if (self.min..=self.max).contains(&size) {
-            return Ok(size);
-        }
-        Err(Error::InvalidMaxEventSize {
-            size,
-            min: self.min,
-            max: self.max,
-            sink: self.sink,
-            rule: self.rule,
-        })
-    }
-}
-
-/// Checks the queue options of a queued mode.
-pub(crate) fn validate_mode(mode: &crate::mode::Mode) -> Result<(), Error> {
-    if let crate::mode::Mode::Queued(q) = mode {
-        if !(1..=crate::mode::MAX_QUEUE_CAPACITY).contains(&q.capacity) {
-            return Err(Error::InvalidQueueCapacity {
-                capacity: q.capacity,
-            });
-        }
-        if q.thread_name.is_empty() || q.thread_name.contains('\0') {
-            return Err(Error::InvalidThreadName);
-        }
     }
     Ok(())
 }

@@ -42,7 +42,6 @@
 
 mod encode;
 mod error;
-mod handle;
 pub mod logs;
 pub mod metrics;
 pub mod mode;
@@ -66,9 +65,9 @@ pub use encode::{
     etw_activity_id, etw_provider_id, DEFAULT_ETW_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT,
 };
 pub use error::Error;
-pub use handle::ProcessorHandle;
 pub use logs::{EtwLoggerProviderBuilderExt, UserEventsLoggerProviderBuilderExt};
 pub use metrics::{EtwMeterProviderBuilderExt, UserEventsMeterProviderBuilderExt};
+pub use pipeline::ProcessorHandle;
 pub use state::{ListenerCallback, ListenerChange, MAX_KEYWORDS};
 pub use stats::{DropReason, Stats};
 pub use traces::{EtwTracerProviderBuilderExt, UserEventsTracerProviderBuilderExt};

@@ -198,7 +198,13 @@ fn queue_options_are_validated() {
             }))
             .build()
             .unwrap_err();
-        assert_eq!(err, Error::InvalidQueueCapacity { capacity });
+        assert_eq!(
+            err,
+            Error::InvalidQueueCapacity {
+                capacity,
+                max: otel_os_events::mode::MAX_QUEUE_CAPACITY
+            }
+        );
     }
     for name in ["", "a\0b"] {
         let err = Processor::builder("p")

@@ -305,6 +305,6 @@ fn queued_mode_writes_the_same_events_on_its_flush_thread() {
     });
     assert!(matches!(
         Exporter::builder().with_mode(bad).build(),
-        Err(otel_os_events::Error::InvalidQueueCapacity { capacity: 0 })
+        Err(otel_os_events::Error::InvalidQueueCapacity { capacity: 0, .. })
     ));
 }

@@ -7,24 +7,12 @@ use std::sync::Arc;
 use opentelemetry::Key;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
-use crate::error::{validate_event_name, Payload};
-use crate::pipeline::{option_setters, Options};
+use crate::error::validate_event_name;
+use crate::error::Error;
+use crate::pipeline::{option_setters, Options, Payload};
 use crate::state::{ListenerCallback, ListenerChange};
-use crate::Error;
 
 use super::processor::Processor;
-
-/// The default maximum event size: the largest payload the perf path delivers.
-///
-/// A perf trace record (an 8-byte common header plus the payload, rounded up to 8) must fit
-/// `PERF_MAX_TRACE_SIZE`, 8192 bytes; a larger one is dropped by the kernel while `writev`
-/// still succeeds. So the payload (EventHeader header through data) may be at most
-/// 8192 − 8 = 8184 bytes. ftrace's ring buffer holds less (about one page per event): set a
-/// smaller size if your agent reads ftrace.
-pub const DEFAULT_MAX_EVENT_SIZE: usize = 8184;
-
-/// The smallest maximum event size the builder accepts.
-pub const MIN_MAX_EVENT_SIZE: usize = 512;
 
 /// A user function naming each event: given the record, it returns the event name.
 pub type EventNameFn = dyn for<'r> Fn(&'r SdkLogRecord) -> Cow<'r, str> + Send + Sync;

@@ -11,11 +11,11 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
 
-use crate::handle::{cloud_role, ProcessorHandle};
-use crate::pipeline::Pipeline;
+use crate::error::Error;
+use crate::pipeline::{cloud_role, Pipeline, ProcessorHandle};
 use crate::sink::TracepointStatusEntry;
 use crate::state::{TracepointSet, Watcher};
-use crate::{DropReason, Error, Stats};
+use crate::stats::{DropReason, Stats};
 
 use super::builder::{EventName, KeywordFn, ProcessorBuilder};
 use super::layout::{encode_log, LogContext};

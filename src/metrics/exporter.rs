@@ -14,20 +14,18 @@ use opentelemetry_sdk::metrics::Temporality;
 use parking_lot::Mutex;
 
 use crate::encode::OversizePolicy;
-use crate::error::{Payload, SizeRule};
-use crate::handle::Observe;
 use crate::mode::Writer;
+use crate::pipeline::{Observe, Options, Payload, ProcessorHandle, SizeRule};
 use crate::sink::{SinkKind, Tracepoint, TracepointStatusEntry};
 use crate::state::SizeLimits;
-use crate::ProcessorHandle;
 
 use super::framing::Framing;
+use crate::error::Error;
 use crate::stats::Counters;
-use crate::{DropReason, Error, Stats};
+use crate::stats::{DropReason, Stats};
 
 use super::encode::{count_points, pack_resource_metrics, TRACEPOINT_NAME};
 use super::ExporterBuilder;
-use crate::pipeline::Options;
 
 /// Writes OpenTelemetry metrics to the user_events tracepoint `otlp_metrics`, packing as many
 /// data points into each event as fit (see the [module docs](super)).

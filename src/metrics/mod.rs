@@ -79,23 +79,16 @@ pub use framing::{ETW_EVENT_ID, ETW_PROVIDER_ID, ETW_PROVIDER_NAME};
 
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, Temporality};
 
-use crate::error::Payload;
-use crate::pipeline::{add_or_warn, option_setters, Options};
+use crate::error::Error;
+use crate::pipeline::{add_or_warn, option_setters, Options, Payload};
+pub use crate::pipeline::{DEFAULT_MAX_EVENT_SIZE, MIN_MAX_EVENT_SIZE};
 use crate::sink::Sink;
-use crate::Error;
-
-/// The default maximum event size: the largest payload the perf path delivers (8192 bytes
-/// of trace record minus its 8-byte common header), the same as the logs default. The
-/// OTLP buffer gets this minus the 16 header bytes.
-pub const DEFAULT_MAX_EVENT_SIZE: usize = 8184;
-
-/// The smallest maximum event size the builder accepts.
-pub const MIN_MAX_EVENT_SIZE: usize = 512;
 
 /// The largest maximum event size the builder accepts on user_events: the header plus the
 /// longest buffer a 16-bit `__rel_loc` length describes. ETW takes at most
-/// [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::encode::DEFAULT_ETW_MAX_EVENT_SIZE).
-pub const MAX_MAX_EVENT_SIZE: usize = HEADER_LEN + MAX_BUFFER_LEN;
+/// [`DEFAULT_ETW_MAX_EVENT_SIZE`](crate::DEFAULT_ETW_MAX_EVENT_SIZE).
+pub const MAX_MAX_EVENT_SIZE: usize = crate::pipeline::MAX_METRICS_EVENT_SIZE;
+const _: () = assert!(MAX_MAX_EVENT_SIZE == HEADER_LEN + MAX_BUFFER_LEN);
 
 /// Builds an [`Exporter`]; see [`Exporter::builder`].
 #[derive(Clone, Debug)]

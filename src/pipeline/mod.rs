@@ -9,9 +9,14 @@
 //!                  └──────────── pipeline/ (options, state, counters, shutdown) ─┘
 //! ```
 
+mod handle;
 mod options;
 
-pub(crate) use options::{option_setters, Options};
+pub use handle::ProcessorHandle;
+pub(crate) use handle::{cloud_role, Observe, Observed, ProviderView};
+pub(crate) use options::MAX_METRICS_EVENT_SIZE;
+pub(crate) use options::{option_setters, Options, Payload, SizeRule};
+pub use options::{DEFAULT_MAX_EVENT_SIZE, MIN_MAX_EVENT_SIZE};
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
@@ -19,12 +24,13 @@ use opentelemetry::otel_warn;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
 use crate::encode::{EventBuf, Limits, Pass};
-use crate::handle::{Observed, ProcessorHandle, ProviderView};
+use crate::error::Error;
+
 use crate::mode::Writer;
 use crate::sink::TracepointStatusEntry;
 use crate::state::{ProviderState, SizeLimits, TracepointSet};
+use crate::stats::{DropReason, Stats};
 use crate::sync::Arc;
-use crate::{DropReason, Error, Stats};
 
 /// A processor's provider, counters and writer, and whether it was shut down.
 pub(crate) struct Pipeline {
@@ -166,3 +172,37 @@ pub(crate) fn add_or_warn<B, P>(
         }
     }
 }
+
+/// Defines a signal's two extension traits on the SDK's provider builder,
+/// `with_user_events_exporter(provider)` and `with_etw_exporter(provider)`, each adding that
+/// signal's `Processor` with default options through `$add`, or nothing and one warning if
+/// the name is invalid ([`add_or_warn`]). Each trait and method keeps its own docs.
+macro_rules! provider_builder_ext {
+    (
+        $builder:ty, $signal:literal, $add:ident;
+        $(#[$ue_doc:meta])* $ue:ident { $(#[$ue_fn_doc:meta])* }
+        $(#[$etw_doc:meta])* $etw:ident { $(#[$etw_fn_doc:meta])* }
+    ) => {
+        $crate::pipeline::provider_builder_ext!(@trait $builder, $signal, $add,
+            UserEvents, with_user_events_exporter, [$(#[$ue_doc])*] $ue [$(#[$ue_fn_doc])*]);
+        $crate::pipeline::provider_builder_ext!(@trait $builder, $signal, $add,
+            Etw, with_etw_exporter, [$(#[$etw_doc])*] $etw [$(#[$etw_fn_doc])*]);
+    };
+    (@trait $builder:ty, $signal:literal, $add:ident, $sink:ident, $method:ident,
+        [$(#[$doc:meta])*] $name:ident [$(#[$fn_doc:meta])*]) => {
+        $(#[$doc])*
+        pub trait $name {
+            $(#[$fn_doc])*
+            fn $method(self, provider: &str) -> Self;
+        }
+
+        impl $name for $builder {
+            fn $method(self, provider: &str) -> Self {
+                let sink = $crate::sink::Sink::$sink;
+                let built = Processor::builder(provider).with_sink(sink).build();
+                $crate::pipeline::add_or_warn(self, $signal, built, |b, p| b.$add(p))
+            }
+        }
+    };
+}
+pub(crate) use provider_builder_ext;

@@ -9,11 +9,10 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
-use crate::error::Payload;
-use crate::handle::{cloud_role, ProcessorHandle};
-use crate::pipeline::{option_setters, Options, Pipeline};
+use crate::error::Error;
+use crate::pipeline::{cloud_role, option_setters, Options, Payload, Pipeline, ProcessorHandle};
 use crate::sink::TracepointStatusEntry;
-use crate::{Error, Stats};
+use crate::stats::Stats;
 
 use super::layout::{encode_span, SpanContext};
 use crate::encode::Wire;

@@ -5,15 +5,15 @@ use std::fmt;
 
 use opentelemetry_sdk::error::OTelSdkResult;
 
+use super::{Payload, SizeRule};
 use crate::encode::OversizePolicy;
-use crate::error::{Payload, SizeRule};
+use crate::error::Error;
 use crate::mode::Writer;
 use crate::sink::TracepointStatusEntry;
 use crate::state::{ProviderState, SizeLimits, TracepointSet};
-use crate::Error;
 
 use crate::stats::Counters;
-use crate::Stats;
+use crate::stats::Stats;
 
 /// What a processor shares with its handle and its flush thread.
 pub(crate) struct Observed {
