@@ -17,75 +17,52 @@ mod layout;
 mod level;
 mod processor;
 
-pub use builder::{
-    EventName, EventNameFn, ProcessorBuilder, DEFAULT_MAX_EVENT_SIZE, MIN_MAX_EVENT_SIZE,
-};
+pub use crate::pipeline::{DEFAULT_MAX_EVENT_SIZE, MIN_MAX_EVENT_SIZE};
+pub use builder::{EventName, EventNameFn, ProcessorBuilder};
 pub use level::level_of;
 pub use processor::Processor;
 
 pub use crate::encode::OversizePolicy;
 
-use crate::pipeline::add_or_warn;
-use crate::sink::Sink;
+use crate::pipeline::provider_builder_ext;
 use opentelemetry_sdk::logs::LoggerProviderBuilder;
 
-/// Adds a user_events exporter to a `LoggerProviderBuilder`, as `opentelemetry-user-events-logs`
-/// does.
-pub trait UserEventsLoggerProviderBuilderExt {
-    /// Adds a [`Processor`] for `provider` with default options.
-    ///
-    /// This cannot return an error: if `provider` is invalid (empty, longer than 233
-    /// bytes, or outside `[A-Za-z0-9_]`), **no exporter is added** and one warning is logged
-    /// through OpenTelemetry's internal logging. Use [`Processor::builder`] to get the error.
-    ///
-    /// ```no_run
-    /// use opentelemetry_sdk::logs::SdkLoggerProvider;
-    /// use otel_os_events::UserEventsLoggerProviderBuilderExt;
-    ///
-    /// let provider = SdkLoggerProvider::builder()
-    ///     .with_user_events_exporter("myprovider")
-    ///     .build();
-    /// # drop(provider);
-    /// ```
-    fn with_user_events_exporter(self, provider: &str) -> Self;
-}
-
-impl UserEventsLoggerProviderBuilderExt for LoggerProviderBuilder {
-    fn with_user_events_exporter(self, provider: &str) -> Self {
-        add_processor(self, provider, Sink::UserEvents)
+provider_builder_ext! {
+    LoggerProviderBuilder, "logs", with_log_processor;
+    /// Adds a user_events exporter to a `LoggerProviderBuilder`, as `opentelemetry-user-events-logs`
+    /// does.
+    UserEventsLoggerProviderBuilderExt {
+        /// Adds a [`Processor`] for `provider` with default options.
+        ///
+        /// This cannot return an error: if `provider` is invalid (empty, longer than 233
+        /// bytes, or outside `[A-Za-z0-9_]`), **no exporter is added** and one warning is logged
+        /// through OpenTelemetry's internal logging. Use [`Processor::builder`] to get the error.
+        ///
+        /// ```no_run
+        /// use opentelemetry_sdk::logs::SdkLoggerProvider;
+        /// use otel_os_events::UserEventsLoggerProviderBuilderExt;
+        ///
+        /// let provider = SdkLoggerProvider::builder()
+        ///     .with_user_events_exporter("myprovider")
+        ///     .build();
+        /// # drop(provider);
+        /// ```
     }
-}
-
-/// Adds an ETW exporter to a `LoggerProviderBuilder`: the one-line switch from
-/// [`UserEventsLoggerProviderBuilderExt::with_user_events_exporter`].
-pub trait EtwLoggerProviderBuilderExt {
-    /// Adds a [`Processor`] writing to the ETW provider `provider` (its id derived from the
-    /// name as TraceLogging does), with default options. An invalid name (empty, with a NUL,
-    /// over 32,767 bytes) adds no exporter and logs one warning.
-    ///
-    /// ```no_run
-    /// use opentelemetry_sdk::logs::SdkLoggerProvider;
-    /// use otel_os_events::EtwLoggerProviderBuilderExt;
-    ///
-    /// let provider = SdkLoggerProvider::builder()
-    ///     .with_etw_exporter("MyCompany.MyComponent")
-    ///     .build();
-    /// # drop(provider);
-    /// ```
-    fn with_etw_exporter(self, provider: &str) -> Self;
-}
-
-impl EtwLoggerProviderBuilderExt for LoggerProviderBuilder {
-    fn with_etw_exporter(self, provider: &str) -> Self {
-        add_processor(self, provider, Sink::Etw)
+    /// Adds an ETW exporter to a `LoggerProviderBuilder`: the one-line switch from
+    /// [`UserEventsLoggerProviderBuilderExt::with_user_events_exporter`].
+    EtwLoggerProviderBuilderExt {
+        /// Adds a [`Processor`] writing to the ETW provider `provider` (its id derived from the
+        /// name as TraceLogging does), with default options. An invalid name (empty, with a NUL,
+        /// over 32,767 bytes) adds no exporter and logs one warning.
+        ///
+        /// ```no_run
+        /// use opentelemetry_sdk::logs::SdkLoggerProvider;
+        /// use otel_os_events::EtwLoggerProviderBuilderExt;
+        ///
+        /// let provider = SdkLoggerProvider::builder()
+        ///     .with_etw_exporter("MyCompany.MyComponent")
+        ///     .build();
+        /// # drop(provider);
+        /// ```
     }
-}
-
-fn add_processor(
-    builder: LoggerProviderBuilder,
-    provider: &str,
-    sink: Sink,
-) -> LoggerProviderBuilder {
-    let built = Processor::builder(provider).with_sink(sink).build();
-    add_or_warn(builder, "logs", built, |b, p| b.with_log_processor(p))
 }
