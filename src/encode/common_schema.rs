@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use eventheader::{FieldFormat, Level, Opcode};
 
-use super::event::{EventBuf, Wire};
+use super::event::{Activity, EventBuf, EventDescriptor, Wire};
 use super::text::{write_hex, write_rfc3339};
 use super::tracelogging::etw_activity_id;
 
@@ -123,16 +123,14 @@ pub(crate) fn finish_event(
     span: Option<([u8; 16], [u8; 8])>,
     parent: Option<[u8; 8]>,
 ) -> bool {
-    let (activity, related);
-    let ids = match (buf.wire(), span) {
-        (Wire::TraceLogging, Some((trace_id, span_id))) => {
-            activity = etw_activity_id(trace_id, span_id);
-            related = parent.map(|p| etw_activity_id(trace_id, p));
-            Some((&activity, related.as_ref()))
-        }
-        _ => None,
-    };
-    buf.finish(level, Opcode::Info, ids)
+    let mut descriptor = EventDescriptor::new(level, Opcode::Info);
+    if let (Wire::TraceLogging, Some((trace_id, span_id))) = (buf.wire(), span) {
+        descriptor.activity = Some(Activity {
+            id: etw_activity_id(trace_id, span_id),
+            related_id: parent.map(|p| etw_activity_id(trace_id, p)),
+        });
+    }
+    buf.finish(&descriptor)
 }
 
 /// A time as an RFC 3339 UTC string field, formatted in place.

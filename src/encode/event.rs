@@ -1,13 +1,26 @@
-//! One EventHeader event under construction: metadata and data in two reusable buffers,
-//! and the header written last, once the metadata's length is known.
+//! One event under construction: metadata and data in two reusable buffers, and the
+//! [`EventDescriptor`] (level, opcode, id, version, activity ids) given when it is finished.
+//! A sink takes the result as a [`FinishedEvent`], borrowed from the buffer.
 //!
-//! The bytes that follow the kernel's `write_index` are, in order:
+//! An [`EventBuf`] holds one of three kinds of event, chosen by how it is started:
+//!
+//! | started with | for | [`FinishedEvent`] |
+//! |---|---|---|
+//! | [`EventBuf::start`] | user_events, EventHeader (logs, spans) | `EventHeader { header, meta, data }` |
+//! | [`EventBuf::start_tracelogging`] | ETW, TraceLogging (logs, spans) | `TraceLogging { descriptor, meta, data }` |
+//! | [`EventBuf::start_raw_payload`] | user_events, a tracepoint with its own field list (`otlp_metrics`) | `RawPayload(bytes)` |
+//! | [`EventBuf::start_tracelogging_payload`] | ETW, an event with no fields (`otlp_metrics`) | `TraceLogging { descriptor, meta, data }` |
+//!
+//! ## EventHeader
+//!
+//! The bytes that follow the kernel's `write_index` are, in order (the header and extension
+//! blocks are built from the descriptor by [`EventBuf::finish`]):
 //!
 //! ```text
 //! offset  size  field
 //! 0       1     flags      1 = pointer64, 2 = little endian, 4 = an extension follows
-//! 1       1     version    0
-//! 2       2     id         0 (native byte order)
+//! 1       1     version    descriptor.version (0)
+//! 2       2     id         descriptor.id (0), native byte order
 //! 4       2     tag        0
 //! 6       1     opcode     0 info, 1 activity start, 2 activity stop
 //! 7       1     level      1 critical .. 5 verbose
@@ -22,9 +35,18 @@
 //! [`eventheader::FieldFormat`]; bit 0x80 of the encoding byte says a format byte follows,
 //! bit 0x40 says the value is a variable-length array (a u16 element count precedes the data).
 //!
-//! The same buffer writes ETW TraceLogging events ([`Wire::TraceLogging`]): the layouts call
-//! the same methods, and only the metadata bytes, booleans and the header differ (see
-//! [`super::tracelogging`]).
+//! ## TraceLogging
+//!
+//! The layouts call the same methods; only the metadata bytes and booleans differ, and no
+//! header is built: the ETW sink passes the descriptor to `EventWriteTransfer` as its
+//! `EVENT_DESCRIPTOR` and activity ids (see [`super::tracelogging`] for the bytes).
+//!
+//! ## Raw payload
+//!
+//! Bytes that are not fields, written as they are: on user_events the whole event after the
+//! `write_index`, with no EventHeader header (the tracepoint was registered with its own
+//! field list, which describes them); on ETW the data block of a TraceLogging event whose
+//! metadata is its name alone.
 
 use eventheader::{FieldEncoding, FieldFormat, Level, Opcode};
 
@@ -51,22 +73,139 @@ const HEADER_FLAGS: u8 = (if cfg!(target_pointer_width = "64") {
     0
 }) | (if cfg!(target_endian = "little") { 2 } else { 0 })
     | 4;
-/// Header + activity block (4 + 32) + metadata block header (EventHeader), or the
-/// TraceLogging header with both activity ids (8 + 32).
-const HEAD_MAX: usize = 8 + 4 + 32 + 4;
+/// The longest EventHeader header: the 8 fixed bytes, the activity extension with both ids
+/// (4 + 32) and the metadata extension's block header (4).
+const EVENTHEADER_HEADER_MAX: usize = 8 + 4 + 32 + 4;
+
+/// The EventHeader header's length: 8 bytes, the activity extension if there is one, and the
+/// metadata extension's block header.
+fn eventheader_header_len(activity: Option<&Activity>) -> usize {
+    let activity_len = match activity {
+        None => 0,
+        Some(Activity {
+            related_id: None, ..
+        }) => 4 + 16,
+        Some(Activity {
+            related_id: Some(_),
+            ..
+        }) => 4 + 32,
+    };
+    8 + activity_len + 4
+}
 
 /// The format an [`EventBuf`] writes, chosen by how the event is started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Wire {
-    /// Linux user_events EventHeader ([`EventBuf::start`]).
+    /// Linux user_events EventHeader ([`EventBuf::start`], [`EventBuf::start_raw_payload`]).
     #[default]
     EventHeader,
-    /// Windows ETW TraceLogging ([`EventBuf::start_tracelogging`]).
+    /// Windows ETW TraceLogging ([`EventBuf::start_tracelogging`],
+    /// [`EventBuf::start_tracelogging_payload`]).
     TraceLogging,
 }
 
 /// The most fields a struct can hold: its count travels in the low 7 bits of a format byte.
 pub(crate) const MAX_STRUCT_FIELDS: usize = 127;
+
+/// What an event is, apart from its fields: the values of ETW's `EVENT_DESCRIPTOR` and
+/// activity ids, which EventHeader writes in its 8-byte header and activity extension.
+///
+/// An [`EventBuf`] keeps the descriptor it was finished with, so a queued event carries it
+/// to the flush thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct EventDescriptor {
+    /// 1 critical .. 5 verbose. ETW sinks write the level of the tracepoint instead (the
+    /// processor chose that tracepoint for this level).
+    pub level: Level,
+    /// 0 info, 1 activity start, 2 activity stop.
+    pub opcode: Opcode,
+    /// The event id: 0 for events known by name, [`ETW_EVENT_ID`](crate::metrics::ETW_EVENT_ID)
+    /// for ETW `otlp_metrics`.
+    pub id: u16,
+    /// The event version (0).
+    pub version: u8,
+    /// The activity (span) the event belongs to, if any.
+    pub activity: Option<Activity>,
+}
+
+/// An event's activity ids: ETW's `ActivityId` and `RelatedActivityId`, EventHeader's
+/// activity extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Activity {
+    /// The activity id's 16 bytes (as a GUID lies in memory).
+    pub id: [u8; 16],
+    /// The related (parent) activity id.
+    pub related_id: Option<[u8; 16]>,
+}
+
+impl EventDescriptor {
+    /// An event with id 0, version 0 and no activity.
+    pub(crate) fn new(level: Level, opcode: Opcode) -> Self {
+        EventDescriptor {
+            level,
+            opcode,
+            ..Self::default()
+        }
+    }
+
+    /// The activity id, if any.
+    pub(crate) fn activity_id(&self) -> Option<&[u8; 16]> {
+        self.activity.as_ref().map(|a| &a.id)
+    }
+
+    /// The related (parent) activity id, if any.
+    pub(crate) fn related_activity_id(&self) -> Option<&[u8; 16]> {
+        self.activity.as_ref().and_then(|a| a.related_id.as_ref())
+    }
+}
+
+/// A finished event as a sink takes it, borrowed from its [`EventBuf`]: nothing is copied
+/// and nothing needs parsing back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FinishedEvent<'a> {
+    /// An EventHeader event for user_events: `header` is the 8-byte header and its extension
+    /// blocks (see the module docs); the sink writes the three slices with one `writev`.
+    EventHeader {
+        header: &'a [u8],
+        meta: &'a [u8],
+        data: &'a [u8],
+    },
+    /// A TraceLogging event for ETW: the descriptor, the event metadata block and the data
+    /// block (see [`super::tracelogging`]).
+    TraceLogging {
+        descriptor: &'a EventDescriptor,
+        meta: &'a [u8],
+        data: &'a [u8],
+    },
+    /// user_events bytes with no EventHeader header, for a tracepoint registered with its own
+    /// field list (`otlp_metrics`): written as they are.
+    RawPayload(&'a [u8]),
+}
+
+impl FinishedEvent<'_> {
+    /// The bytes the sink hands to the OS: for ETW, the event metadata and the data.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            FinishedEvent::EventHeader { header, meta, data } => {
+                header.len() + meta.len() + data.len()
+            }
+            FinishedEvent::TraceLogging { meta, data, .. } => meta.len() + data.len(),
+            FinishedEvent::RawPayload(payload) => payload.len(),
+        }
+    }
+}
+
+/// What an [`EventBuf`] holds, set by how it was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// An EventHeader event: header (built by `finish`), metadata, data.
+    EventHeader,
+    /// A TraceLogging event: metadata and data, described by the descriptor.
+    TraceLogging,
+    /// user_events bytes with no header and no metadata, all in `data`.
+    RawPayload,
+}
 
 /// Where a string begun with [`EventBuf::begin_str`] starts, for [`EventBuf::end_str`].
 #[derive(Debug, Clone, Copy)]
@@ -81,22 +220,25 @@ pub(crate) struct StrMark {
 #[must_use = "a struct must be closed with EventBuf::end_struct"]
 pub(crate) struct StructMark(usize);
 
-/// A reusable buffer for one EventHeader event. Pure: it never does I/O.
+/// A reusable buffer for one event. Pure: it never does I/O.
 ///
-/// Build an event with [`start`](Self::start), the `add_*` methods and
-/// [`finish`](Self::finish); then [`parts`](Self::parts) gives the three slices to write
-/// after the `write_index`. Strings are written as u16-counted UTF-8, so a NUL inside a value
-/// is kept; names (of the event and of fields) are NUL-terminated, so a NUL in a name is
-/// replaced with `_`, and an empty field name is written as `_`.
+/// Build an event with [`start`](Self::start) (or
+/// [`start_tracelogging`](Self::start_tracelogging)), the `add_*` methods and
+/// [`finish`](Self::finish); then [`finished`](Self::finished) gives it to the sink. Strings
+/// are written as u16-counted UTF-8, so a NUL inside a value is kept; names (of the event and
+/// of fields) are NUL-terminated, so a NUL in a name is replaced with `_`, and an empty field
+/// name is written as `_`.
 #[derive(Debug, Clone)]
 pub(crate) struct EventBuf {
-    head: [u8; HEAD_MAX],
-    head_len: usize,
+    /// EventHeader only: the header and extension blocks, built by `finish`.
+    eventheader_header: [u8; EVENTHEADER_HEADER_MAX],
+    /// How many bytes of `eventheader_header` are in use (0 until finished).
+    eventheader_header_len: usize,
+    /// What `finish` (or `start_tracelogging_payload`) was given.
+    descriptor: EventDescriptor,
     meta: Vec<u8>,
     data: Vec<u8>,
-    wire: Wire,
-    /// Event id and version (0 for EventHeader and TraceLogging events but `otlp_metrics`).
-    id_version: (u16, u8),
+    body: Body,
 }
 
 impl Default for EventBuf {
@@ -109,67 +251,84 @@ impl EventBuf {
     /// An empty buffer.
     pub(crate) fn new() -> Self {
         EventBuf {
-            head: [0; HEAD_MAX],
-            head_len: 0,
+            eventheader_header: [0; EVENTHEADER_HEADER_MAX],
+            eventheader_header_len: 0,
+            descriptor: EventDescriptor::default(),
             meta: Vec::new(),
             data: Vec::new(),
-            wire: Wire::EventHeader,
-            id_version: (0, 0),
+            body: Body::EventHeader,
         }
     }
 
     /// Clears the buffer and writes the event name (a NUL in it becomes `_`): an EventHeader
     /// event.
     pub(crate) fn start(&mut self, event_name: &str) {
-        self.clear(Wire::EventHeader);
+        self.clear(Body::EventHeader);
         self.push_name(event_name);
     }
 
     /// Clears the buffer and begins an ETW TraceLogging event named `event_name` (a NUL in it
     /// becomes `_`); see [`super::tracelogging`] for the bytes.
     pub(crate) fn start_tracelogging(&mut self, event_name: &str) {
-        self.clear(Wire::TraceLogging);
+        self.clear(Body::TraceLogging);
         // The metadata's u16 size (patched in `finish`), then the event tag: none.
         self.meta.extend_from_slice(&[0, 0, 0]);
         self.push_name(event_name);
     }
 
-    fn clear(&mut self, wire: Wire) {
-        self.head_len = 0;
-        self.meta.clear();
-        self.data.clear();
-        self.wire = wire;
-        self.id_version = (0, 0);
-    }
-
-    /// The format being written.
-    pub(crate) fn wire(&self) -> Wire {
-        self.wire
-    }
-
-    /// Sets the event id and version (both 0 unless set; `otlp_metrics` on ETW is 81, 0).
-    pub(crate) fn set_id_version(&mut self, id: u16, version: u8) {
-        self.id_version = (id, version);
-    }
-
-    /// Clears the buffer for a payload that is not EventHeader (e.g. the OTLP metrics
-    /// layout): write it into [`raw_mut`](Self::raw_mut); [`parts`](Self::parts) then yields
-    /// it alone.
-    pub(crate) fn start_raw(&mut self) {
-        self.clear(Wire::EventHeader);
-    }
-
-    /// The payload of a buffer begun with [`start_raw`](Self::start_raw).
-    pub(crate) fn raw_mut(&mut self) -> &mut Vec<u8> {
+    /// Clears the buffer for a user_events raw payload (no EventHeader header, no metadata)
+    /// and returns the vector to write it into; the event is then finished as it stands.
+    pub(crate) fn start_raw_payload(&mut self) -> &mut Vec<u8> {
+        self.clear(Body::RawPayload);
         &mut self.data
     }
 
-    /// The payload size once finished: EventHeader's header, extensions, metadata and data;
-    /// TraceLogging's event metadata and data.
+    /// Clears the buffer for an ETW TraceLogging event named `event_name` with no fields,
+    /// finished with `descriptor`, and returns the vector to write its data (a raw payload)
+    /// into: its metadata is the name alone.
+    ///
+    /// `event_name` is the crate's own constant: one too long for the metadata's u16 size
+    /// (65,532 bytes) is a bug, caught in debug builds.
+    pub(crate) fn start_tracelogging_payload(
+        &mut self,
+        event_name: &str,
+        descriptor: &EventDescriptor,
+    ) -> &mut Vec<u8> {
+        self.start_tracelogging(event_name);
+        let finished = self.finish(descriptor);
+        debug_assert!(finished, "event name too long: {}", event_name.len());
+        &mut self.data
+    }
+
+    fn clear(&mut self, body: Body) {
+        self.eventheader_header_len = 0;
+        self.descriptor = EventDescriptor::default();
+        self.meta.clear();
+        self.data.clear();
+        self.body = body;
+    }
+
+    /// The format being written.
+    #[inline]
+    pub(crate) fn wire(&self) -> Wire {
+        match self.body {
+            Body::EventHeader | Body::RawPayload => Wire::EventHeader,
+            Body::TraceLogging => Wire::TraceLogging,
+        }
+    }
+
+    /// The payload size once finished, as the sink writes it: EventHeader's header,
+    /// extensions, metadata and data; TraceLogging's event metadata and data; a raw payload's
+    /// bytes.
     pub(crate) fn len(&self) -> usize {
-        match self.wire {
-            Wire::EventHeader => self.head_len_for(0) + self.meta.len() + self.data.len(),
-            Wire::TraceLogging => self.meta.len() + self.data.len(),
+        match self.body {
+            Body::EventHeader => {
+                eventheader_header_len(self.descriptor.activity.as_ref())
+                    + self.meta.len()
+                    + self.data.len()
+            }
+            Body::TraceLogging => self.meta.len() + self.data.len(),
+            Body::RawPayload => self.data.len(),
         }
     }
 
@@ -184,90 +343,73 @@ impl EventBuf {
         self.data.shrink_to(keep);
     }
 
-    fn head_len_for(&self, activity_len: usize) -> usize {
-        8 + if activity_len > 0 {
-            4 + activity_len
-        } else {
-            0
-        } + 4
-    }
-
-    /// Writes the header and extension blocks. `activity` is the 16-byte activity id and,
-    /// optionally, the related (parent) activity id.
+    /// Finishes an event begun with [`start`](Self::start) or
+    /// [`start_tracelogging`](Self::start_tracelogging) with `descriptor`. EventHeader: writes
+    /// the header and extension blocks. TraceLogging: patches the metadata's size in.
     ///
     /// Returns `false` if the metadata is too long for its u16 size (more than 65,535
     /// bytes), in which case the event must not be written.
-    pub(crate) fn finish(
-        &mut self,
-        level: Level,
-        opcode: Opcode,
-        activity: Option<(&[u8; 16], Option<&[u8; 16]>)>,
-    ) -> bool {
+    pub(crate) fn finish(&mut self, descriptor: &EventDescriptor) -> bool {
+        self.descriptor = *descriptor;
         let Ok(meta_len) = u16::try_from(self.meta.len()) else {
             return false;
         };
-        if self.wire == Wire::TraceLogging {
-            self.finish_tracelogging(meta_len, level, opcode, activity);
-            return true;
+        match self.body {
+            Body::EventHeader => self.write_eventheader_header(meta_len),
+            Body::TraceLogging => self.meta[..2].copy_from_slice(&meta_len.to_le_bytes()),
+            // Nothing to finish: the payload is the event.
+            Body::RawPayload => {}
         }
-        let (id, version) = self.id_version;
-        let h = &mut self.head;
+        true
+    }
+
+    /// The EventHeader header and extension blocks for the descriptor (see the module docs).
+    fn write_eventheader_header(&mut self, meta_len: u16) {
+        let d = &self.descriptor;
+        let h = &mut self.eventheader_header;
         h[0] = HEADER_FLAGS;
-        h[1] = version;
-        h[2..4].copy_from_slice(&id.to_ne_bytes());
+        h[1] = d.version;
+        h[2..4].copy_from_slice(&d.id.to_ne_bytes());
         h[4..6].copy_from_slice(&0u16.to_ne_bytes()); // tag
-        h[6] = opcode.as_int();
-        h[7] = level.as_int();
+        h[6] = d.opcode.as_int();
+        h[7] = d.level.as_int();
         let mut at = 8;
-        if let Some((id, related)) = activity {
-            let size: u16 = if related.is_some() { 32 } else { 16 };
+        if let Some(activity) = &d.activity {
+            let size: u16 = if activity.related_id.is_some() {
+                32
+            } else {
+                16
+            };
             h[at..at + 2].copy_from_slice(&size.to_ne_bytes());
             h[at + 2..at + 4].copy_from_slice(&(EXT_ACTIVITY | EXT_CHAIN).to_ne_bytes());
-            h[at + 4..at + 20].copy_from_slice(id);
+            h[at + 4..at + 20].copy_from_slice(&activity.id);
             at += 20;
-            if let Some(related) = related {
+            if let Some(related) = &activity.related_id {
                 h[at..at + 16].copy_from_slice(related);
                 at += 16;
             }
         }
         h[at..at + 2].copy_from_slice(&meta_len.to_ne_bytes());
         h[at + 2..at + 4].copy_from_slice(&EXT_METADATA.to_ne_bytes());
-        self.head_len = at + 4;
-        true
+        self.eventheader_header_len = at + 4;
     }
 
-    fn finish_tracelogging(
-        &mut self,
-        meta_len: u16,
-        level: Level,
-        opcode: Opcode,
-        activity: Option<(&[u8; 16], Option<&[u8; 16]>)>,
-    ) {
-        self.meta[..2].copy_from_slice(&meta_len.to_le_bytes());
-        let (id, version) = self.id_version;
-        let h = &mut self.head;
-        h[..tl::HEAD_BASE].fill(0);
-        h[0] = level.as_int();
-        h[1] = opcode.as_int();
-        h[2..4].copy_from_slice(&id.to_le_bytes());
-        h[4] = version;
-        let mut at = tl::HEAD_BASE;
-        if let Some((id, related)) = activity {
-            h[5] |= tl::HEAD_ACTIVITY;
-            h[at..at + 16].copy_from_slice(id);
-            at += 16;
-            if let Some(related) = related {
-                h[5] |= tl::HEAD_RELATED;
-                h[at..at + 16].copy_from_slice(related);
-                at += 16;
-            }
+    /// The finished event, for the sink.
+    #[inline]
+    pub(crate) fn finished(&self) -> FinishedEvent<'_> {
+        match self.body {
+            Body::EventHeader => FinishedEvent::EventHeader {
+                header: &self.eventheader_header[..self.eventheader_header_len],
+                meta: &self.meta,
+                data: &self.data,
+            },
+            Body::TraceLogging => FinishedEvent::TraceLogging {
+                descriptor: &self.descriptor,
+                meta: &self.meta,
+                data: &self.data,
+            },
+            Body::RawPayload => FinishedEvent::RawPayload(&self.data),
         }
-        self.head_len = at;
-    }
-
-    /// The finished event as three slices (header, metadata, data), ready for one `writev`.
-    pub(crate) fn parts(&self) -> [&[u8]; 3] {
-        [&self.head[..self.head_len], &self.meta, &self.data]
     }
 
     fn push_name(&mut self, name: &str) {
@@ -303,7 +445,7 @@ impl EventBuf {
         array: u8,
     ) -> bool {
         self.push_name(name);
-        let (ty, shown_as) = match self.wire {
+        let (ty, shown_as) = match self.wire() {
             Wire::EventHeader => (encoding.as_int(), format.as_int()),
             Wire::TraceLogging => tl::field_types(encoding, format),
         };
@@ -359,7 +501,8 @@ impl EventBuf {
     /// A boolean, one byte (0 or 1).
     pub(crate) fn add_bool(&mut self, name: &str, value: bool) {
         self.push_field(name, FieldEncoding::Value8, FieldFormat::Boolean);
-        Self::push_bool(&mut self.data, self.wire, value);
+        let wire = self.wire();
+        Self::push_bool(&mut self.data, wire, value);
     }
 
     /// A UTF-8 string, u16-counted, cut at `max_len` bytes on a character boundary.
@@ -407,7 +550,7 @@ impl EventBuf {
         self.data.truncate(mark.data_at + 2 + keep);
         self.data[mark.data_at..mark.data_at + 2].copy_from_slice(&(keep as u16).to_ne_bytes());
         if let (true, Some(at)) = (cut, mark.format_at) {
-            self.meta[at] = match self.wire {
+            self.meta[at] = match self.wire() {
                 Wire::EventHeader => FieldFormat::Default.as_int(),
                 Wire::TraceLogging => tl::CUT_STRING_OUT_TYPE,
             };
@@ -461,7 +604,7 @@ impl EventBuf {
         max_items: usize,
     ) -> bool {
         self.push_array_field(name, FieldEncoding::Value8, FieldFormat::Boolean);
-        let wire = self.wire;
+        let wire = self.wire();
         self.push_array(values, max_items, |d, v| Self::push_bool(d, wire, v))
     }
 
@@ -515,7 +658,7 @@ impl EventBuf {
     /// with their count. A struct must hold 1 to [`MAX_STRUCT_FIELDS`] fields.
     pub(crate) fn begin_struct(&mut self, name: &str) -> StructMark {
         self.push_name(name);
-        let ty = match self.wire {
+        let ty = match self.wire() {
             Wire::EventHeader => FieldEncoding::Struct.as_int(),
             Wire::TraceLogging => tl::field_types(FieldEncoding::Struct, FieldFormat::Default).0,
         };
@@ -572,7 +715,120 @@ fn cut_bytes_utf8(bytes: &[u8], max_len: usize) -> (usize, bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::has_nul;
+    use eventheader::{FieldFormat, Level, Opcode};
+
+    use super::{has_nul, Activity, EventBuf, EventDescriptor, FinishedEvent, EXT_ACTIVITY};
+
+    const ACTIVITY: Activity = Activity {
+        id: [0x11; 16],
+        related_id: Some([0x22; 16]),
+    };
+
+    fn descriptor(activity: Option<Activity>) -> EventDescriptor {
+        EventDescriptor {
+            id: 81,
+            version: 3,
+            activity,
+            ..EventDescriptor::new(Level::Warning, Opcode::ActivityStart)
+        }
+    }
+
+    /// A raw payload used to be counted as an EventHeader event: 12 header bytes that are
+    /// never written were added to its length.
+    #[test]
+    fn a_raw_payload_reports_the_bytes_it_holds() {
+        let mut buf = EventBuf::new();
+        buf.start_raw_payload().extend_from_slice(&[0xab; 37]);
+        assert_eq!(buf.len(), 37);
+        assert_eq!(buf.finished(), FinishedEvent::RawPayload(&[0xab; 37]));
+    }
+
+    #[test]
+    fn the_length_is_what_the_sink_receives_for_every_kind_of_event() {
+        let mut buf = EventBuf::new();
+        let with_fields = |buf: &mut EventBuf, activity| {
+            buf.add_u32("a", 7, FieldFormat::Default);
+            buf.add_str("b", "text", FieldFormat::Default, usize::MAX);
+            assert!(buf.finish(&descriptor(activity)));
+        };
+        for activity in [
+            None,
+            Some(Activity {
+                related_id: None,
+                ..ACTIVITY
+            }),
+            Some(ACTIVITY),
+        ] {
+            buf.start("e");
+            with_fields(&mut buf, activity);
+            assert_eq!(buf.len(), buf.finished().len(), "EventHeader {activity:?}");
+            buf.start_tracelogging("e");
+            with_fields(&mut buf, activity);
+            assert_eq!(buf.len(), buf.finished().len(), "TraceLogging {activity:?}");
+        }
+        buf.start_tracelogging_payload("otlp_metrics", &descriptor(None))
+            .extend_from_slice(&[1; 50]);
+        assert_eq!(buf.len(), buf.finished().len());
+        assert_eq!(buf.len(), 3 + 13 + 50);
+    }
+
+    #[test]
+    fn tracelogging_hands_the_descriptor_to_the_sink_and_writes_no_header() {
+        let mut buf = EventBuf::new();
+        let d = descriptor(Some(ACTIVITY));
+        buf.start_tracelogging_payload("otlp_metrics", &d)
+            .extend_from_slice(b"payload");
+        let FinishedEvent::TraceLogging {
+            descriptor,
+            meta,
+            data,
+        } = buf.finished()
+        else {
+            panic!("not TraceLogging: {:?}", buf.finished());
+        };
+        assert_eq!(*descriptor, d);
+        assert_eq!(descriptor.activity_id(), Some(&[0x11; 16]));
+        assert_eq!(descriptor.related_activity_id(), Some(&[0x22; 16]));
+        assert_eq!(
+            meta, b"\x10\x00\x00otlp_metrics\x00",
+            "size, tag, name alone"
+        );
+        assert_eq!(data, b"payload");
+
+        // Starting again forgets the descriptor.
+        buf.start_raw_payload();
+        assert_eq!(buf.finished(), FinishedEvent::RawPayload(&[]));
+        buf.start_tracelogging("e");
+        let FinishedEvent::TraceLogging { descriptor, .. } = buf.finished() else {
+            panic!("not TraceLogging");
+        };
+        assert_eq!(*descriptor, EventDescriptor::default());
+    }
+
+    #[test]
+    fn eventheader_builds_its_header_from_the_descriptor() {
+        let mut buf = EventBuf::new();
+        buf.start("e");
+        assert!(buf.finish(&descriptor(Some(ACTIVITY))));
+        let FinishedEvent::EventHeader { header, meta, data } = buf.finished() else {
+            panic!("not EventHeader: {:?}", buf.finished());
+        };
+        assert_eq!((meta, data), (&b"e\0"[..], &[][..]));
+        assert_eq!(header.len(), 8 + 4 + 32 + 4);
+        assert_eq!(header[1], 3, "version");
+        assert_eq!(&header[2..4], &81u16.to_ne_bytes(), "id");
+        assert_eq!(&header[4..6], &[0, 0], "tag");
+        assert_eq!(
+            (header[6], header[7]),
+            (Opcode::ActivityStart.as_int(), Level::Warning.as_int())
+        );
+        assert_eq!(&header[8..10], &32u16.to_ne_bytes(), "both ids");
+        assert_eq!(&header[10..12], &(EXT_ACTIVITY | 0x8000).to_ne_bytes());
+        assert_eq!(&header[12..28], &[0x11; 16]);
+        assert_eq!(&header[28..44], &[0x22; 16]);
+        assert_eq!(&header[44..46], &2u16.to_ne_bytes(), "metadata size");
+        assert_eq!(&header[46..48], &1u16.to_ne_bytes(), "metadata, last");
+    }
 
     #[test]
     fn has_nul_finds_a_nul_anywhere_and_nothing_else() {

@@ -3,20 +3,21 @@
 //!
 //! An ETW TraceLogging event is an `EVENT_DESCRIPTOR`, three data blocks handed to
 //! `EventWriteTransfer` (provider metadata, event metadata, data), and optional activity ids.
-//! `EventBuf` builds the event metadata and the data exactly as ETW receives them, and a small
-//! header that carries the rest to the sink:
+//! `EventBuf` builds the event metadata and the data exactly as ETW receives them; the rest
+//! travels as a typed [`EventDescriptor`](super::EventDescriptor), which the ETW sink turns
+//! into ETW's (no bytes are written for it):
 //!
 //! ```text
-//! header (what the ETW sink reads; never sent as such)
-//! offset  size  field
-//! 0       1     level      1 critical .. 5 verbose (the sink's own level wins)
-//! 1       1     opcode     0 info, 1 activity start, 2 activity stop
-//! 2       2     id         little endian; 0 for TraceLogging events, 81 for otlp_metrics
-//! 4       1     version    0
-//! 5       1     flags      1 = an activity id follows, 2 = a related activity id follows
-//! 6       2     0
-//! 8       16    [activity id: the GUID's 16 bytes as they lie in memory]
-//! ..      16    [related (parent) activity id]
+//! EVENT_DESCRIPTOR (from the EventDescriptor and the tracepoint)
+//! Id       descriptor.id: 0 for TraceLogging events, 81 for otlp_metrics
+//! Version  descriptor.version: 0
+//! Channel  11 (TraceLogging)
+//! Level    the tracepoint's level, 1 critical .. 5 verbose
+//! Opcode   descriptor.opcode: 0 info, 1 activity start, 2 activity stop
+//! Task     0
+//! Keyword  the tracepoint's keyword
+//! ActivityId, RelatedActivityId: descriptor.activity, the GUIDs' 16 bytes as they lie in
+//!          memory, or none
 //!
 //! event metadata (EVENT_DATA_DESCRIPTOR_TYPE_EVENT_METADATA)
 //! 0       2     size of the metadata, these two bytes included, little endian
@@ -28,7 +29,8 @@
 //!                         out-type byte follows
 //!               out-type: how to show the value (below); for a struct, its field count
 //!
-//! data (EVENT_DATA_DESCRIPTOR_TYPE_NONE): the values, packed, little endian, no alignment
+//! data (EVENT_DATA_DESCRIPTOR_TYPE_NONE): the values, packed, little endian, no alignment;
+//!               for otlp_metrics (no fields), the OTLP buffer as it is
 //! ```
 //!
 //! The logical field types (written as EventHeader encoding and format pairs by the layouts)
@@ -51,13 +53,6 @@
 
 use eventheader::{FieldEncoding, FieldFormat};
 use tracelogging::{Guid, InType, OutType};
-
-/// Length of the header without activity ids.
-pub(crate) const HEAD_BASE: usize = 8;
-/// Header flag: an activity id follows.
-pub(crate) const HEAD_ACTIVITY: u8 = 1;
-/// Header flag: a related activity id follows the activity id.
-pub(crate) const HEAD_RELATED: u8 = 2;
 
 // EventBuf writes the flag bits of both formats with the same constants: they agree.
 const _: () = assert!(InType::VariableCountFlag == 0x40);
@@ -139,42 +134,4 @@ pub fn etw_activity_id(trace_id: [u8; 16], span_id: [u8; 8]) -> [u8; 16] {
     id[..8].copy_from_slice(&span_id);
     id[8..].copy_from_slice(&trace_id[8..]);
     id
-}
-
-/// What the ETW sink reads from an event's header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Head {
-    pub opcode: u8,
-    pub id: u16,
-    pub version: u8,
-    pub activity: Option<[u8; 16]>,
-    pub related: Option<[u8; 16]>,
-}
-
-impl Head {
-    /// Parses a header written by `EventBuf::finish`; `None` if it is not one.
-    pub(crate) fn parse(head: &[u8]) -> Option<Head> {
-        if head.len() < HEAD_BASE {
-            return None;
-        }
-        let flags = head[5];
-        let id_at = |at: usize| -> Option<[u8; 16]> { head.get(at..at + 16)?.try_into().ok() };
-        let activity = if flags & HEAD_ACTIVITY != 0 {
-            Some(id_at(HEAD_BASE)?)
-        } else {
-            None
-        };
-        let related = if flags & HEAD_RELATED != 0 {
-            Some(id_at(HEAD_BASE + 16)?)
-        } else {
-            None
-        };
-        Some(Head {
-            opcode: head[1],
-            id: u16::from_le_bytes([head[2], head[3]]),
-            version: head[4],
-            activity,
-            related,
-        })
-    }
 }

@@ -14,6 +14,7 @@
 
 use std::time::Duration;
 
+use crate::encode::FinishedEvent;
 use crate::sink::Tracepoint;
 use crate::stats::Counters;
 use crate::DropReason;
@@ -86,12 +87,12 @@ pub enum WhenFull {
 #[inline]
 pub(crate) fn write_now(
     tracepoint: &Tracepoint,
-    parts: [&[u8]; 3],
+    event: FinishedEvent<'_>,
     truncated: bool,
     weight: u64,
     counters: &Counters,
 ) {
-    match tracepoint.write(parts) {
+    match tracepoint.write(event) {
         0 => counters.written_event(weight, truncated),
         errno => counters.dropped_n(DropReason::WriteError { errno }, weight),
     }

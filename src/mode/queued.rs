@@ -37,7 +37,8 @@ impl Target {
 /// An encoded event waiting for the flush thread.
 pub(crate) struct QueuedEvent {
     pub target: Target,
-    /// The finished event.
+    /// The finished event, with its descriptor (level, opcode, id, activity ids): the flush
+    /// thread writes `buf.finished()` exactly as the emitting thread would have.
     pub buf: EventBuf,
     /// Whether it was cut to fit.
     pub truncated: bool,

@@ -75,9 +75,9 @@ impl Writer {
         let Some(queue) = &self.queue else {
             with_thread_buf(|buf| {
                 match fit(buf, max_event_size, oversize, encode) {
-                    Fit::Whole => write_now(&set.levels[level], buf.parts(), false, 1, counters),
+                    Fit::Whole => write_now(&set.levels[level], buf.finished(), false, 1, counters),
                     Fit::Truncated { .. } => {
-                        write_now(&set.levels[level], buf.parts(), true, 1, counters)
+                        write_now(&set.levels[level], buf.finished(), true, 1, counters)
                     }
                     Fit::TooLarge { .. } => counters.dropped(DropReason::Oversize),
                 }
@@ -115,7 +115,7 @@ impl Writer {
         let Some(queue) = &self.queue else {
             return with_thread_buf(|buf| {
                 fill(buf);
-                write_now(tracepoint, buf.parts(), false, weight, counters);
+                write_now(tracepoint, buf.finished(), false, weight, counters);
             });
         };
         let mut buf = queue.take_buf();
@@ -181,7 +181,7 @@ fn flush_writer(counters: Arc<Counters>) -> WriteFn {
         } else {
             write_now(
                 tracepoint,
-                event.buf.parts(),
+                event.buf.finished(),
                 event.truncated,
                 event.weight,
                 &counters,

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::encode::tracelogging::Head;
-use crate::encode::Wire;
+use crate::encode::{FinishedEvent, Wire};
 
 /// One event a [`CaptureSink`] received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,7 +196,9 @@ impl CaptureTracepoint {
         self.listening.load(Relaxed)
     }
 
-    pub(crate) fn write(&self, parts: [&[u8]; 3]) -> i32 {
+    /// Keeps `event` as its sink would receive it. Returns 0 or an errno (EINVAL for an
+    /// event of a format this capture does not take).
+    pub(crate) fn write(&self, event: FinishedEvent<'_>) -> i32 {
         if !self.enabled() {
             return libc::EBADF;
         }
@@ -209,28 +210,33 @@ impl CaptureTracepoint {
         if errno != 0 {
             return errno;
         }
-        let etw = match self.sink.inner.wire {
-            Wire::EventHeader => None,
-            Wire::TraceLogging => {
-                let Some(head) = Head::parse(parts[0]) else {
-                    return libc::EINVAL;
-                };
-                Some(EtwCaptured {
+        let (payload, etw) = match (self.sink.inner.wire, event) {
+            (Wire::EventHeader, FinishedEvent::EventHeader { header, meta, data }) => {
+                ([header, meta, data].concat(), None)
+            }
+            (Wire::EventHeader, FinishedEvent::RawPayload(payload)) => (payload.to_vec(), None),
+            (
+                Wire::TraceLogging,
+                FinishedEvent::TraceLogging {
+                    descriptor,
+                    meta,
+                    data,
+                },
+            ) => {
+                let etw = EtwCaptured {
                     level: self.level,
                     keyword: self.keyword,
-                    opcode: head.opcode,
-                    id: head.id,
-                    version: head.version,
-                    activity_id: head.activity,
-                    related_id: head.related,
-                    meta: parts[1].to_vec(),
-                    data: parts[2].to_vec(),
-                })
+                    opcode: descriptor.opcode.as_int(),
+                    id: descriptor.id,
+                    version: descriptor.version,
+                    activity_id: descriptor.activity_id().copied(),
+                    related_id: descriptor.related_activity_id().copied(),
+                    meta: meta.to_vec(),
+                    data: data.to_vec(),
+                };
+                ([meta, data].concat(), Some(etw))
             }
-        };
-        let payload = match etw {
-            None => parts.concat(),
-            Some(_) => [parts[1], parts[2]].concat(),
+            _ => return libc::EINVAL,
         };
         self.sink.inner.events.lock().push(CapturedEvent {
             tracepoint: self.name.clone(),

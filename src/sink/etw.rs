@@ -14,10 +14,13 @@ use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::Mutex;
-use tracelogging::_internal::{EventDataDescriptor, EventDescriptor, ProviderContext};
+use tracelogging::_internal::{
+    EventDataDescriptor, EventDescriptor as EtwEventDescriptor, ProviderContext,
+};
 use tracelogging::{Channel, Guid, Level, Opcode};
 
-use crate::encode::tracelogging::{provider_metadata, Head, CHANNEL_TRACELOGGING};
+use crate::encode::tracelogging::{provider_metadata, CHANNEL_TRACELOGGING};
+use crate::encode::FinishedEvent;
 
 /// `EventSetInformation` class: provider traits (the provider metadata block).
 const EVENT_PROVIDER_SET_TRAITS: u32 = 2;
@@ -25,7 +28,7 @@ const EVENT_PROVIDER_SET_TRAITS: u32 = 2;
 const DESCRIPTOR_PROVIDER_METADATA: u32 = 2;
 const DESCRIPTOR_EVENT_METADATA: u32 = 1;
 const DESCRIPTOR_DATA: u32 = 0;
-/// Win32 `ERROR_INVALID_PARAMETER`: a header this crate did not write.
+/// Win32 `ERROR_INVALID_PARAMETER`: an event that is not TraceLogging.
 const ERROR_INVALID_PARAMETER: i32 = 87;
 
 /// What sessions asked of a provider, as its enable callback last heard.
@@ -157,30 +160,36 @@ impl EtwProvider {
         *self.enable.waker.lock() = watcher;
     }
 
-    /// Writes one finished TraceLogging event (header, event metadata, data) with `level`
-    /// and `keyword`. Returns 0 or a Win32 error.
-    pub(crate) fn write(&self, level: u8, keyword: u64, parts: [&[u8]; 3]) -> i32 {
-        let Some(head) = Head::parse(parts[0]) else {
+    /// Writes one finished TraceLogging event (descriptor, event metadata, data) with `level`
+    /// and `keyword`. Returns 0 or a Win32 error (ERROR_INVALID_PARAMETER for an event of
+    /// another format).
+    pub(crate) fn write(&self, level: u8, keyword: u64, event: FinishedEvent<'_>) -> i32 {
+        let FinishedEvent::TraceLogging {
+            descriptor,
+            meta,
+            data,
+        } = event
+        else {
             return ERROR_INVALID_PARAMETER;
         };
-        let descriptor = EventDescriptor::from_parts(
-            head.id,
-            head.version,
+        let etw_descriptor = EtwEventDescriptor::from_parts(
+            descriptor.id,
+            descriptor.version,
             Channel::from(CHANNEL_TRACELOGGING),
             Level::from(level),
-            Opcode::from(head.opcode),
+            Opcode::from(descriptor.opcode.as_int()),
             0,
             keyword,
         );
         let blocks = [
             EventDataDescriptor::from_raw_bytes(&self.meta, DESCRIPTOR_PROVIDER_METADATA),
-            EventDataDescriptor::from_raw_bytes(parts[1], DESCRIPTOR_EVENT_METADATA),
-            EventDataDescriptor::from_raw_bytes(parts[2], DESCRIPTOR_DATA),
+            EventDataDescriptor::from_raw_bytes(meta, DESCRIPTOR_EVENT_METADATA),
+            EventDataDescriptor::from_raw_bytes(data, DESCRIPTOR_DATA),
         ];
         let error = self.context.write_transfer(
-            &descriptor,
-            head.activity.as_ref(),
-            head.related.as_ref(),
+            &etw_descriptor,
+            descriptor.activity_id(),
+            descriptor.related_activity_id(),
             &blocks,
         );
         i32::try_from(error).unwrap_or(i32::MAX)
@@ -280,9 +289,16 @@ mod tests {
     }
 
     #[test]
-    fn a_foreign_header_is_refused() {
+    fn an_event_of_another_format_is_refused() {
         let p = provider();
-        assert_eq!(p.write(4, 1, [&[1, 2], &[], &[]]), ERROR_INVALID_PARAMETER);
+        let raw = FinishedEvent::RawPayload(&[1, 2]);
+        assert_eq!(p.write(4, 1, raw), ERROR_INVALID_PARAMETER);
+        let eventheader = FinishedEvent::EventHeader {
+            header: &[7; 12],
+            meta: b"e\0",
+            data: &[],
+        };
+        assert_eq!(p.write(4, 1, eventheader), ERROR_INVALID_PARAMETER);
     }
 }
 

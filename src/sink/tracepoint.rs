@@ -5,6 +5,8 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
+use crate::encode::FinishedEvent;
+
 use super::capture::CaptureTracepoint;
 use super::etw::EtwProvider;
 use super::user_events::{eventheader_name_args, UserEventsTracepoint};
@@ -114,17 +116,18 @@ impl Tracepoint {
         }
     }
 
-    /// Writes one event given as (header, metadata, data). Returns 0 or an errno (a Win32
-    /// error for ETW).
-    pub(crate) fn write(&self, parts: [&[u8]; 3]) -> i32 {
+    /// Writes one finished event. Returns 0 or an errno (a Win32 error for ETW); an event of
+    /// a format the sink does not take is refused (EINVAL, or ERROR_INVALID_PARAMETER).
+    #[inline]
+    pub(crate) fn write(&self, event: FinishedEvent<'_>) -> i32 {
         match &self.handle {
-            Handle::UserEvents(tp) => tp.write(parts),
+            Handle::UserEvents(tp) => tp.write(event),
             Handle::Etw {
                 provider,
                 level,
                 keyword,
-            } => provider.write(*level, *keyword, parts),
-            Handle::Capture(tp) => tp.write(parts),
+            } => provider.write(*level, *keyword, event),
+            Handle::Capture(tp) => tp.write(event),
         }
     }
 

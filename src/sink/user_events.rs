@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tracepoint::{EventDataDescriptor, TracepointState};
 
 use super::registrar;
+use crate::encode::FinishedEvent;
 
 /// The field list every EventHeader tracepoint is registered with, after its name. The kernel
 /// sees only these eight bytes; everything else travels as trailing data that EventHeader
@@ -76,9 +77,15 @@ impl UserEventsTracepoint {
         self.state.enabled()
     }
 
-    /// Writes `parts` as one event with one `writev`. Returns 0 or an errno (EBADF when no
-    /// session listens, without a syscall).
-    pub(crate) fn write(&self, parts: [&[u8]; 3]) -> i32 {
+    /// Writes `event` (EventHeader header, metadata and data, or a raw payload) with one
+    /// `writev`. Returns 0 or an errno (EBADF when no session listens, without a syscall;
+    /// EINVAL for a TraceLogging event).
+    pub(crate) fn write(&self, event: FinishedEvent<'_>) -> i32 {
+        let parts: [&[u8]; 3] = match event {
+            FinishedEvent::EventHeader { header, meta, data } => [header, meta, data],
+            FinishedEvent::RawPayload(payload) => [&[], &[], payload],
+            FinishedEvent::TraceLogging { .. } => return libc::EINVAL,
+        };
         let mut iov = [
             EventDataDescriptor::zero(),
             EventDataDescriptor::from_bytes(parts[0]),
