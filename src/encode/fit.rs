@@ -12,7 +12,7 @@
 //! A truncated event carries a marker field (the layout writes it) holding the size of the
 //! event before truncation.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 
 use super::event::EventBuf;
 use super::value::Limits;
@@ -127,15 +127,20 @@ fn largest_fitting(mut lo: usize, mut hi: usize, mut fits: impl FnMut(usize) -> 
 }
 
 thread_local! {
-    static THREAD_BUF: Cell<EventBuf> = Cell::new(EventBuf::new());
+    static THREAD_BUF: RefCell<EventBuf> = RefCell::new(EventBuf::new());
 }
 
-/// Runs `f` with this thread's reusable event buffer, so encoding allocates nothing in steady
-/// state. The buffer is taken out for the call: a re-entrant call (a callback that logs while
-/// an event is encoded) or one during thread teardown gets a fresh buffer instead of a panic.
+/// Runs `f` with this thread's reusable event buffer, borrowed in place, so encoding
+/// allocates nothing in steady state and moves no buffer in or out. A re-entrant call (a
+/// callback that logs while an event is encoded) or one during thread teardown gets a fresh
+/// buffer instead of a panic.
 pub(crate) fn with_thread_buf<R>(f: impl FnOnce(&mut EventBuf) -> R) -> R {
-    let mut buf = THREAD_BUF.try_with(Cell::take).unwrap_or_default();
-    let result = f(&mut buf);
-    let _ = THREAD_BUF.try_with(|cell| cell.set(buf));
-    result
+    // Gone only while the thread ends; it cannot go away between this look and `with`.
+    if THREAD_BUF.try_with(|_| ()).is_err() {
+        return f(&mut EventBuf::new());
+    }
+    THREAD_BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => f(&mut buf),
+        Err(_) => f(&mut EventBuf::new()),
+    })
 }
