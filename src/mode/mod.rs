@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::encode::FinishedEvent;
 use crate::sink::Tracepoint;
 use crate::stats::Counters;
-use crate::DropReason;
+use crate::stats::DropReason;
 
 #[cfg(otel_os_events_loom)]
 pub mod channel;

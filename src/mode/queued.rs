@@ -7,8 +7,8 @@ use parking_lot::Mutex;
 use crate::encode::EventBuf;
 use crate::sink::Tracepoint;
 use crate::stats::Counters;
+use crate::stats::DropReason;
 use crate::sync::{Arc, BoundedQueue};
-use crate::DropReason;
 
 use super::channel::{Channel, FlushError, Refused};
 use super::{QueueOptions, WhenFull};

@@ -11,11 +11,12 @@ use std::time::Duration;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
 use crate::encode::{fit, with_thread_buf, EventBuf, Fit, Limits, Pass};
+use crate::error::Error;
 use crate::sink::Tracepoint;
 use crate::state::{SizeLimits, TracepointSet};
 use crate::stats::Counters;
+use crate::stats::DropReason;
 use crate::sync::Arc;
-use crate::{DropReason, Error};
 
 use super::{write_now, Mode, Queued, QueuedEvent, Target, WriteFn};
 
