@@ -12,37 +12,15 @@
 //! context).
 
 use std::hint::black_box;
-use std::time::SystemTime;
 
-use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
-use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
 use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLoggerProvider};
+use opentelemetry_sdk::logs::LogProcessor;
 use opentelemetry_sdk::Resource;
 use otel_os_events::logs::Processor;
 use otel_os_events::sink::{CaptureSink, Sink};
 
-fn record(attrs: usize, trace: bool) -> SdkLogRecord {
-    const KEYS: [&str; 6] = ["field1", "field2", "field3", "field4", "field5", "field6"];
-    let provider = SdkLoggerProvider::builder().build();
-    let mut r = provider.logger("bench").create_log_record();
-    r.set_event_name("CheckoutFailed");
-    r.set_severity_number(Severity::Error);
-    r.set_severity_text("ERROR");
-    r.set_body(AnyValue::String("Unable to process checkout.".into()));
-    r.set_timestamp(SystemTime::now());
-    for key in &KEYS[..attrs] {
-        r.add_attribute(*key, AnyValue::String((*key).into()));
-    }
-    if trace {
-        r.set_trace_context(
-            TraceId::from(0x0af7651916cd43dd8448eb211c80319c_u128),
-            SpanId::from(0xb7ad6b7169203331_u64),
-            Some(TraceFlags::SAMPLED),
-        );
-    }
-    r
-}
+#[path = "common/record.rs"]
+mod record;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -71,7 +49,7 @@ fn main() {
             .build(),
     );
     let scope = InstrumentationScope::default();
-    let mut r = record(attrs, trace);
+    let mut r = record::bench_record(attrs, trace);
     for _ in 0..records {
         processor.emit(black_box(&mut r), &scope);
     }

@@ -19,11 +19,10 @@
 //! allocation per call, 0.005 per event over 200 events.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
-use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
+use opentelemetry::logs::Severity;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLoggerProvider};
@@ -39,6 +38,8 @@ use tracing_subscriber::Registry;
 
 #[path = "../tests/common/alloc.rs"]
 mod alloc;
+#[path = "common/record.rs"]
+mod record;
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
@@ -134,25 +135,7 @@ impl Case {
     }
 
     fn record(self) -> SdkLogRecord {
-        const KEYS: [&str; 6] = ["field1", "field2", "field3", "field4", "field5", "field6"];
-        let provider = SdkLoggerProvider::builder().build();
-        let mut r = provider.logger("bench").create_log_record();
-        r.set_event_name("CheckoutFailed");
-        r.set_severity_number(Severity::Error);
-        r.set_severity_text("ERROR");
-        r.set_body(AnyValue::String("Unable to process checkout.".into()));
-        r.set_timestamp(SystemTime::now());
-        for key in &KEYS[..self.attrs] {
-            r.add_attribute(*key, AnyValue::String((*key).into()));
-        }
-        if self.trace {
-            r.set_trace_context(
-                TraceId::from(0x0af7651916cd43dd8448eb211c80319c_u128),
-                SpanId::from(0xb7ad6b7169203331_u64),
-                Some(TraceFlags::SAMPLED),
-            );
-        }
-        r
+        record::bench_record(self.attrs, self.trace)
     }
 }
 

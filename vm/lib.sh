@@ -47,3 +47,19 @@ apt_install() {
             || die "apt-get install ${exact[*]} failed. Is that version still in the archive? (apt-cache policy ${exact[*]%%=*})"
     fi
 }
+
+# step NAME COMMAND... : runs COMMAND, then logs its wall time and the script's total so far;
+# on failure stops the script naming the step (and $STEP_FAILED_NOTE, if set). Set
+# STEP_STARTED=$SECONDS when the script starts.
+step() {
+    local name=$1 t0=$SECONDS status=0
+    shift
+    printf '\n=== %s\n' "$name" >&2
+    "$@" || status=$?
+    if ((status != 0)); then
+        log "FAILED at step \"$name\" (exit $status, after $((SECONDS - t0)) s)${STEP_FAILED_NOTE:+: $STEP_FAILED_NOTE}"
+        exit 1
+    fi
+    log "step \"$name\": $((SECONDS - t0)) s (total $((SECONDS - ${STEP_STARTED:-0})) s)"
+}
+

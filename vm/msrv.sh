@@ -22,19 +22,12 @@ msrv=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
     echo "msrv: no rust-version in Cargo.toml" >&2
     exit 1
 }
-started=$SECONDS
+STEP_STARTED=$SECONDS
+log() { printf 'msrv: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=vm/lib.sh
+source vm/lib.sh
 
-step() {
-    local name=$1 t0=$SECONDS status=0
-    shift
-    printf '\n=== msrv: %s\n' "$name" >&2
-    "$@" || status=$?
-    if ((status != 0)); then
-        echo "msrv: FAILED at step \"$name\" (exit $status, after $((SECONDS - t0)) s)" >&2
-        exit 1
-    fi
-    echo "msrv: step \"$name\": $((SECONDS - t0)) s (total $((SECONDS - started)) s)" >&2
-}
 
 toolchain() {
     command -v rustup >/dev/null || {
@@ -55,4 +48,4 @@ check() {
 
 step "rustup toolchain $msrv (minimal)" toolchain
 step "cargo +$msrv check --locked --workspace --all-targets --all-features" check
-echo "msrv: rust $msrv builds every target, with the committed Cargo.lock, in $((SECONDS - started)) s" >&2
+echo "msrv: rust $msrv builds every target, with the committed Cargo.lock, in $((SECONDS - STEP_STARTED)) s" >&2

@@ -45,22 +45,12 @@ export WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml="
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
-started=$SECONDS
+STEP_STARTED=$SECONDS
+STEP_FAILED_NOTE="no Windows build was proved"
 log() { printf 'windows: %s\n' "$*" >&2; }
 
 # step NAME COMMAND... : runs the command, prints its wall time; on failure stops the script
 # naming the step.
-step() {
-    local name=$1 t0=$SECONDS status=0
-    shift
-    printf '\n=== windows: %s\n' "$name" >&2
-    "$@" || status=$?
-    if ((status != 0)); then
-        log "FAILED at step \"$name\" (exit $status, after $((SECONDS - t0)) s): no Windows build was proved"
-        exit 1
-    fi
-    log "step \"$name\": $((SECONDS - t0)) s (total $((SECONDS - started)) s)"
-}
 
 as_root() {
     if ((EUID == 0)); then
@@ -219,4 +209,4 @@ step "Wine prefix (wineboot --init, once)" wine_prefix
 step "Wine: bcryptprimitives.dll if it lacks one" wine_prng
 step "cargo clippy --target $TARGET --all-targets -D warnings" clippy
 step "cargo test --target $TARGET under Wine" tests_under_wine
-log "done in $((SECONDS - started)) s"
+log "done in $((SECONDS - STEP_STARTED)) s"
