@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use eventheader::{FieldFormat, Level, Opcode};
 
+use super::chunks::Chunks;
 use super::event::{Activity, EventBuf, EventDescriptor, Wire};
 use super::text::{write_hex, write_rfc3339};
 use super::tracelogging::etw_activity_id;
@@ -145,4 +146,31 @@ pub(crate) fn add_hex(buf: &mut EventBuf, name: &str, bytes: &[u8]) {
     let mark = buf.begin_str(name, FieldFormat::Default);
     write_hex(buf.str_data(), bytes);
     let _ = buf.end_str(mark, usize::MAX);
+}
+
+/// PartC: each of `items` written by `add` as one field, 127 to a struct (`PartC`, then
+/// `PartC_2`, …, see [`Chunks`]), no struct at all when there are none.
+pub(crate) fn add_part_c<I>(
+    buf: &mut EventBuf,
+    items: impl Iterator<Item = I>,
+    mut add: impl FnMut(&mut EventBuf, I),
+) {
+    let mut chunk = Chunks::new("PartC");
+    for item in items {
+        chunk.next_field(buf);
+        add(buf, item);
+    }
+    chunk.close(buf);
+}
+
+/// The fields this crate adds after the Common Schema parts: `_thread_id` (queued events:
+/// the emitting thread, since the kernel stamps the flush thread's) and `_truncated` (the
+/// event's size before it was cut to fit).
+pub(crate) fn add_tail(buf: &mut EventBuf, thread_id: Option<u32>, truncated_from: Option<u32>) {
+    if let Some(tid) = thread_id {
+        buf.add_u32("_thread_id", tid, FieldFormat::Pid);
+    }
+    if let Some(original) = truncated_from {
+        buf.add_u32("_truncated", original, FieldFormat::Default);
+    }
 }

@@ -18,7 +18,6 @@ pub(crate) mod text;
 pub(crate) mod tracelogging;
 pub(crate) mod value;
 
-pub(crate) use chunks::Chunks;
 pub(crate) use event::{
     cut_str, EventBuf, EventDescriptor, FinishedEvent, Wire, MAX_STRUCT_FIELDS,
 };

@@ -33,9 +33,11 @@ use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::Key;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
-use crate::encode::common_schema::{add_part_a, begin_event, finish_event, PartA};
+use crate::encode::common_schema::{
+    add_part_a, add_part_c, add_tail, begin_event, finish_event, PartA,
+};
 use crate::encode::value::add_value;
-use crate::encode::{Chunks, EventBuf, Limits, Pass, Wire};
+use crate::encode::{EventBuf, Limits, Pass, Wire};
 
 /// What a log event needs besides the record, resolved once per event or per processor.
 pub(crate) struct LogContext<'a> {
@@ -83,20 +85,15 @@ pub(crate) fn encode_log(
             .filter(|(k, v)| !is_event_id(k, v))
     };
     let total = attributes().count();
-    let mut chunk = Chunks::new("PartC");
-    for (key, value) in attributes().take(limits.max_attributes) {
-        chunk.next_field(buf);
-        add_value(buf, key.as_str(), value, 1, limits);
-    }
-    chunk.close(buf);
-
+    add_part_c(
+        buf,
+        attributes().take(limits.max_attributes),
+        |buf, (key, value)| {
+            add_value(buf, key.as_str(), value, 1, limits);
+        },
+    );
     part_b(buf, record, severity, limits);
-    if let Some(tid) = cx.thread_id {
-        buf.add_u32("_thread_id", tid, FieldFormat::Pid);
-    }
-    if let Some(original) = truncated_from {
-        buf.add_u32("_truncated", original, FieldFormat::Default);
-    }
+    add_tail(buf, cx.thread_id, truncated_from);
     Pass {
         finished: finish_event(buf, level, trace, None),
         attributes: total,

@@ -34,7 +34,7 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanData;
 
 use crate::encode::common_schema::{
-    add_hex, add_part_a, add_time, begin_event, finish_event, PartA,
+    add_hex, add_part_a, add_part_c, add_tail, add_time, begin_event, finish_event, PartA,
 };
 use crate::encode::value::add_attribute_value;
 use crate::encode::{EventBuf, Limits, Pass, Wire, MAX_STRUCT_FIELDS};
@@ -166,19 +166,10 @@ pub(crate) fn encode_span(
             .filter(|kv| well_known(kv.key.as_str()).is_none())
     };
     let total = others().count();
-    let mut chunk = crate::encode::Chunks::new("PartC");
-    for kv in others().take(limits.max_attributes) {
-        chunk.next_field(buf);
+    add_part_c(buf, others().take(limits.max_attributes), |buf, kv| {
         add_attribute_value(buf, kv.key.as_str(), &kv.value, limits);
-    }
-    chunk.close(buf);
-
-    if let Some(tid) = cx.thread_id {
-        buf.add_u32("_thread_id", tid, FieldFormat::Pid);
-    }
-    if let Some(original) = truncated_from {
-        buf.add_u32("_truncated", original, FieldFormat::Default);
-    }
+    });
+    add_tail(buf, cx.thread_id, truncated_from);
     Pass {
         finished: finish_event(buf, cx.level, Some((trace_id, span_id)), parent),
         attributes: total,
