@@ -150,6 +150,7 @@ pub(crate) fn add_hex(buf: &mut EventBuf, name: &str, bytes: &[u8]) {
 
 /// PartC: each of `items` written by `add` as one field, 127 to a struct (`PartC`, then
 /// `PartC_2`, …, see [`Chunks`]), no struct at all when there are none.
+#[inline]
 pub(crate) fn add_part_c<I>(
     buf: &mut EventBuf,
     items: impl Iterator<Item = I>,
@@ -166,6 +167,7 @@ pub(crate) fn add_part_c<I>(
 /// The fields this crate adds after the Common Schema parts: `_thread_id` (queued events:
 /// the emitting thread, since the kernel stamps the flush thread's) and `_truncated` (the
 /// event's size before it was cut to fit).
+#[inline]
 pub(crate) fn add_tail(buf: &mut EventBuf, thread_id: Option<u32>, truncated_from: Option<u32>) {
     if let Some(tid) = thread_id {
         buf.add_u32("_thread_id", tid, FieldFormat::Pid);
