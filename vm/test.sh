@@ -26,6 +26,9 @@ vm/msrv.sh
 step "host tests (kernel tests skip loudly here: this kernel has no user_events)"
 cargo test --workspace --all-features
 
+step "Miri on the pure pointer code, and bounded fuzz runs of the ring parser and listen's JSON (vm/memcheck.sh)"
+vm/memcheck.sh
+
 step "loom models of the queue and the state (loom-tests/)"
 LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg otel_os_events_loom" CARGO_TARGET_DIR="$root/target/loom" \
     cargo test -p loom-tests --release

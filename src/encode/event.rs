@@ -845,3 +845,209 @@ mod tests {
         }
     }
 }
+
+/// The buffer's marks and cuts, checked by decoding the finished event with the independent
+/// decoder (tracepoint_decode). Pure: these also run under Miri (vm/memcheck.sh).
+#[cfg(test)]
+mod decoded_tests {
+    use eventheader::{FieldEncoding, FieldFormat, Level, Opcode};
+    use tracepoint_decode::{EventHeaderEnumeratorContext, EventHeaderEnumeratorState as St};
+
+    use super::{tl, Activity, EventBuf, EventDescriptor, FinishedEvent, MAX_STRUCT_FIELDS};
+
+    /// The payload of a finished EventHeader buffer, as written after the write_index.
+    fn payload(buf: &EventBuf) -> Vec<u8> {
+        match buf.finished() {
+            FinishedEvent::EventHeader { header, meta, data } => [header, meta, data].concat(),
+            other => panic!("not EventHeader: {other:?}"),
+        }
+    }
+
+    /// Decodes a finished EventHeader buffer with the independent decoder, one line per item:
+    /// `name=value` (strings quoted, with their format when not the default), `name{` and `}`
+    /// around structs. Panics if the decoder reports an error.
+    fn decode(buf: &EventBuf) -> Vec<String> {
+        let bytes = payload(buf);
+        let mut ctx = EventHeaderEnumeratorContext::new();
+        let mut e = ctx
+            .enumerate_with_name_and_data("P_L4K1", &bytes, 100_000)
+            .unwrap_or_else(|err| panic!("not an EventHeader event: {err:?}"));
+        let mut out = vec![String::from_utf8_lossy(e.event_info().name_bytes()).into_owned()];
+        while e.move_next() {
+            let item = e.item_info();
+            let name = String::from_utf8_lossy(item.name_bytes()).into_owned();
+            let v = item.value();
+            let m = v.metadata();
+            out.push(match e.state() {
+                St::StructBegin => format!("{name}{{"),
+                St::StructEnd => "}".to_string(),
+                St::Value => match m.encoding() {
+                    FieldEncoding::StringLength16Char8 => {
+                        let text = String::from_utf8(v.bytes().to_vec()).expect("UTF-8");
+                        match m.format() {
+                            FieldFormat::Default => format!("{name}={text:?}"),
+                            FieldFormat::StringJson => format!("{name}={text:?} as json"),
+                            f => format!("{name}={text:?} as {}", f.as_int()),
+                        }
+                    }
+                    FieldEncoding::Value8 => format!("{name}={}", v.to_u8(0)),
+                    FieldEncoding::Value32 => format!("{name}={}", v.to_u32(0)),
+                    FieldEncoding::Value64 => format!("{name}={}", v.to_i64(0)),
+                    other => panic!("unexpected encoding {other:?}"),
+                },
+                other => panic!("unexpected state {other:?}"),
+            });
+        }
+        assert_eq!(e.state(), St::AfterLastItem, "{:?}", e.last_error());
+        out
+    }
+
+    #[test]
+    fn marks_patch_their_own_field_among_others() {
+        let mut buf = EventBuf::new();
+        buf.start("Ev");
+        buf.add_u32("a", 1, FieldFormat::Default);
+        let outer = buf.begin_struct("S");
+        buf.add_bool("b", true);
+        let json = buf.begin_str("t", FieldFormat::StringJson);
+        buf.str_data().extend_from_slice(br#"{"k":1}"#);
+        assert!(!buf.end_str(json, 100));
+        let inner = buf.begin_struct("I");
+        buf.add_i64("x", -3);
+        buf.end_struct(inner, 1);
+        let plain = buf.begin_str("u", FieldFormat::Default);
+        buf.str_data().extend_from_slice("grüß".as_bytes());
+        assert!(!buf.end_str(plain, 100));
+        buf.end_struct(outer, 4);
+        buf.add_str("after", "z", FieldFormat::Default, 100);
+        assert!(buf.finish(&EventDescriptor::new(Level::Informational, Opcode::Info)));
+        assert_eq!(
+            decode(&buf),
+            [
+                "Ev",
+                "a=1",
+                "S{",
+                "b=1",
+                r#"t="{\"k\":1}" as json"#,
+                "I{",
+                "x=-3",
+                "}",
+                r#"u="grüß""#,
+                "}",
+                r#"after="z""#
+            ]
+        );
+        assert_eq!(buf.len(), payload(&buf).len());
+    }
+
+    #[test]
+    fn a_cut_string_keeps_whole_characters_and_loses_its_format() {
+        let text = "aé€😀z"; // characters of 1, 2, 3, 4 and 1 bytes
+        for max in 0..=text.len() + 1 {
+            let mut buf = EventBuf::new();
+            buf.start("Ev");
+            let m = buf.begin_str("s", FieldFormat::StringJson);
+            buf.str_data().extend_from_slice(text.as_bytes());
+            let cut = buf.end_str(m, max);
+            buf.add_u32("next", 7, FieldFormat::Default);
+            assert!(buf.finish(&EventDescriptor::new(Level::Informational, Opcode::Info)));
+            let kept = (0..=max.min(text.len()))
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap();
+            assert_eq!(cut, kept < text.len(), "max {max}");
+            let expect_s = if cut {
+                format!("s={:?}", &text[..kept])
+            } else {
+                format!("s={text:?} as json")
+            };
+            assert_eq!(
+                decode(&buf),
+                ["Ev", expect_s.as_str(), "next=7"],
+                "max {max}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tracelogging_cut_string_gets_the_plain_out_type() {
+        let mut buf = EventBuf::new();
+        buf.start_tracelogging("Ev");
+        let m = buf.begin_str("s", FieldFormat::StringJson);
+        let at = m
+            .format_at
+            .expect("a TraceLogging string has an out-type byte");
+        let json_out_type = buf.meta[at];
+        buf.str_data().extend_from_slice("€€".as_bytes());
+        assert!(buf.end_str(m, 4));
+        assert_eq!(buf.meta[at], tl::CUT_STRING_OUT_TYPE);
+        assert_ne!(json_out_type, tl::CUT_STRING_OUT_TYPE);
+        // Data: the u16 count, then the one whole character that fits.
+        let mut data = 3u16.to_ne_bytes().to_vec();
+        data.extend_from_slice("€".as_bytes());
+        assert_eq!(buf.data, data);
+    }
+
+    #[test]
+    fn a_string_longer_than_a_u16_count_is_cut_to_fit() {
+        let mut buf = EventBuf::new();
+        buf.start("Ev");
+        buf.add_u32("before", 1, FieldFormat::Default);
+        let m = buf.begin_str("s", FieldFormat::Default);
+        let data = buf.str_data();
+        data.resize(data.len() + 70_000, b'x');
+        assert!(buf.end_str(m, usize::MAX));
+        assert_eq!(buf.data.len(), 4 + 2 + usize::from(u16::MAX));
+        assert_eq!(buf.data[4..6], u16::MAX.to_ne_bytes());
+    }
+
+    #[test]
+    fn a_struct_holds_up_to_127_fields() {
+        let mut buf = EventBuf::new();
+        buf.start("Ev");
+        let m = buf.begin_struct("S");
+        for i in 0..MAX_STRUCT_FIELDS {
+            buf.add_bool(&format!("f{i}"), i % 2 == 0);
+        }
+        buf.end_struct(m, MAX_STRUCT_FIELDS);
+        buf.add_bool("out", false);
+        assert!(buf.finish(&EventDescriptor::new(Level::Informational, Opcode::Info)));
+        let items = decode(&buf);
+        assert_eq!(items.len(), 1 + 1 + MAX_STRUCT_FIELDS + 1 + 1);
+        assert_eq!(items[1], "S{");
+        assert_eq!(items[2 + MAX_STRUCT_FIELDS], "}");
+        assert_eq!(items.last().unwrap(), "out=0");
+    }
+
+    #[test]
+    fn activity_ids_and_the_header_decode_and_oversize_metadata_is_refused() {
+        let id = [0x11; 16];
+        let related = [0x22; 16];
+        for with_related in [false, true] {
+            let mut buf = EventBuf::new();
+            buf.start("Ev");
+            buf.add_u32("n", 5, FieldFormat::Default);
+            let descriptor = EventDescriptor {
+                activity: Some(Activity {
+                    id,
+                    related_id: with_related.then_some(related),
+                }),
+                ..EventDescriptor::new(Level::Warning, Opcode::ActivityStart)
+            };
+            assert!(buf.finish(&descriptor));
+            let bytes = payload(&buf);
+            let mut ctx = EventHeaderEnumeratorContext::new();
+            let e = ctx
+                .enumerate_with_name_and_data("P_L3K1", &bytes, 100)
+                .expect("decodes");
+            let info = e.event_info();
+            assert_eq!(info.activity_id(), Some(&id));
+            assert_eq!(info.related_activity_id(), with_related.then_some(&related));
+            assert_eq!(info.header().level, Level::Warning);
+            assert_eq!(info.header().opcode, Opcode::ActivityStart);
+        }
+        let mut buf = EventBuf::new();
+        buf.start(&"n".repeat(70_000));
+        assert!(!buf.finish(&EventDescriptor::new(Level::Informational, Opcode::Info)));
+    }
+}
