@@ -43,10 +43,11 @@ pub struct Exporter {
 
 /// What an exporter shares with its handles.
 struct Shared {
-    tracepoint: Arc<Tracepoint>,
+    /// `crate::sync::Arc`, as the writer takes it (loom swaps it).
+    tracepoint: crate::sync::Arc<Tracepoint>,
     framing: Framing,
     /// Counted in data points (and events written).
-    counters: Arc<Counters>,
+    counters: crate::sync::Arc<Counters>,
     /// Sync or queued: the write path every signal uses.
     writer: Writer,
     /// The largest event, header included (handles may change it).
@@ -120,10 +121,10 @@ impl Exporter {
                 message = "the metrics tracepoint (or ETW provider) could not be registered: nothing will be written"
             );
         }
-        let counters = Arc::new(Counters::new());
+        let counters = crate::sync::Arc::new(Counters::new());
         let writer = Writer::new(&options.mode, &counters)?;
         let shared = Arc::new(Shared {
-            tracepoint: Arc::new(tracepoint),
+            tracepoint: crate::sync::Arc::new(tracepoint),
             framing,
             counters,
             writer,
