@@ -34,7 +34,8 @@ step "build (test binaries, benches, stress, the CLI)"
 cargo_asan build --workspace --exclude loom-tests --tests --benches --bins
 export OTEL_OS_EVENTS_VM_FILES="$CARGO_TARGET_DIR/$host/debug/otel-os-events"
 # A build that silently lost the flags would prove nothing: the runtime must be linked in.
-nm "$CARGO_TARGET_DIR/$host/debug/otel-os-events" | grep -q __asan_report_load \
+# (grep reads all of nm's output: with `grep -q`, nm could die of SIGPIPE and pipefail fail.)
+nm "$CARGO_TARGET_DIR/$host/debug/otel-os-events" | grep -c __asan_report_load >/dev/null \
     || die "the CLI was built without AddressSanitizer"
 
 step "every test binary inside the VM"
