@@ -230,7 +230,7 @@ fn the_idle_flush_thread_sleeps() {
     ));
     emit_n(&processor, 10);
     processor.force_flush().unwrap();
-    let cpu_ticks = || -> u64 {
+    let flush_thread_ticks = || -> Option<u64> {
         for task in std::fs::read_dir("/proc/self/task").unwrap() {
             let dir = task.unwrap().path();
             // Other tests' threads may exit between the listing and the read: skip those.
@@ -245,10 +245,18 @@ fn the_idle_flush_thread_sleeps() {
                     .unwrap()
                     .split_whitespace()
                     .collect();
-                return fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+                return Some(
+                    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap(),
+                );
             }
         }
-        panic!("no flush thread named qi-flush");
+        None
+    };
+    // Listing /proc/self/task while other tests' threads exit can skip entries: look again.
+    let cpu_ticks = || -> u64 {
+        (0..20)
+            .find_map(|_| flush_thread_ticks())
+            .expect("no flush thread named qi-flush")
     };
     let before = cpu_ticks();
     std::thread::sleep(Duration::from_secs(1));
