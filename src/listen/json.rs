@@ -523,6 +523,15 @@ mod tests {
         }
     }
 
+    /// Appends `extra` to the metadata block of an event made by [`one_field`] (its size
+    /// is the u16 at raw offset 8; the block starts at 12), and grows that size.
+    fn append_metadata(e: &mut PerfEvent, extra: &[u8]) {
+        let meta_len = u16::from_ne_bytes([e.raw[8], e.raw[9]]);
+        let end = 12 + meta_len as usize;
+        e.raw.splice(end..end, extra.iter().copied());
+        e.raw[8..10].copy_from_slice(&(meta_len + extra.len() as u16).to_ne_bytes());
+    }
+
     /// An EventHeader event with one field: `name`, encoding byte `encoding` (with a format
     /// byte `format` if given), then `data`.
     fn one_field(encoding: u8, format: Option<u8>, data: &[u8]) -> PerfEvent {
@@ -623,11 +632,7 @@ mod tests {
         let event = |third: u8| {
             let mut e = one_field(0x81 | 0x40, Some(127), &0u16.to_ne_bytes());
             // Two more struct fields after `f` (a variable array of 127-field structs).
-            let meta_len = u16::from_ne_bytes([e.raw[8], e.raw[9]]);
-            let extra = [b'b', 0, 0x81, 127, b'c', 0, 0x81, third];
-            e.raw
-                .splice(12 + meta_len as usize..12 + meta_len as usize, extra);
-            e.raw[8..10].copy_from_slice(&(meta_len + extra.len() as u16).to_ne_bytes());
+            append_metadata(&mut e, &[b'b', 0, 0x81, 127, b'c', 0, 0x81, third]);
             e
         };
         // 127 + 127 - 1 + 2 = 255 still fits: decoded as usual (the decoder sees `f`, an
@@ -649,14 +654,9 @@ mod tests {
         // `f`: a constant-length array (0x20) of structs of one field `x` (u8).
         let event = |count: u16| {
             let mut e = one_field(0x81 | 0x20, Some(1), &[7, 9]);
-            let meta_len = u16::from_ne_bytes([e.raw[8], e.raw[9]]);
             let mut extra = count.to_ne_bytes().to_vec();
             extra.extend_from_slice(b"x\0\x02");
-            e.raw.splice(
-                12 + meta_len as usize..12 + meta_len as usize,
-                extra.iter().copied(),
-            );
-            e.raw[8..10].copy_from_slice(&(meta_len + extra.len() as u16).to_ne_bytes());
+            append_metadata(&mut e, &extra);
             e
         };
         let v = json_of(&event(1));
