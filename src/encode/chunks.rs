@@ -24,15 +24,21 @@ impl Chunks {
     }
 
     /// Makes room for one more field, opening the next struct when needed.
+    #[inline]
     pub(crate) fn next_field(&mut self, buf: &mut EventBuf) {
         if self.open.is_none() || self.fields == MAX_STRUCT_FIELDS {
-            self.close(buf);
-            self.number += 1;
-            let mut name = [0u8; 40];
-            let name = chunk_name(&mut name, self.prefix, self.number);
-            self.open = Some(buf.begin_struct(name));
+            self.open_next(buf);
         }
         self.fields += 1;
+    }
+
+    #[inline(never)]
+    fn open_next(&mut self, buf: &mut EventBuf) {
+        self.close(buf);
+        self.number += 1;
+        let mut name = [0u8; 40];
+        let name = chunk_name(&mut name, self.prefix, self.number);
+        self.open = Some(buf.begin_struct(name));
     }
 
     /// Closes the open struct, if any.

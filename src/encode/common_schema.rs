@@ -7,6 +7,29 @@ use std::time::SystemTime;
 use eventheader::{FieldFormat, Level, Opcode};
 
 use super::chunks::Chunks;
+
+/// PartC's structs: `PartC`, then `PartC_2`, … every 127 fields.
+pub(crate) struct PartC(Chunks);
+
+impl PartC {
+    /// Nothing open yet: no field, no struct.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        PartC(Chunks::new("PartC"))
+    }
+
+    /// Makes room for one more field.
+    #[inline]
+    pub(crate) fn next_field(&mut self, buf: &mut EventBuf) {
+        self.0.next_field(buf);
+    }
+
+    /// Closes the open struct, if any.
+    #[inline]
+    pub(crate) fn close(mut self, buf: &mut EventBuf) {
+        self.0.close(buf);
+    }
+}
 use super::event::{Activity, EventBuf, EventDescriptor, Wire};
 use super::text::{write_hex, write_rfc3339};
 use super::tracelogging::etw_activity_id;
@@ -55,64 +78,50 @@ pub(crate) struct PartA<'a> {
 /// left empty with them). Role and instance are cut at 1 KiB.
 pub(crate) fn add_part_a(buf: &mut EventBuf, a: &PartA<'_>) {
     let part_a = buf.begin_struct("PartA");
-    let ids = [
-        (
-            "ext_dt_traceId",
-            "traceId",
-            a.trace_id.as_ref().map(|t| &t[..]),
-        ),
-        (
-            "ext_dt_spanId",
-            "spanId",
-            a.span_id.as_ref().map(|s| &s[..]),
-        ),
-    ];
-    let roles = [
-        ("ext_cloud_role", "role", a.role),
-        ("ext_cloud_roleInstance", "roleInstance", a.role_instance),
-    ];
-    let mut fields = 1;
+    let present = |ids: [bool; 2]| ids.iter().filter(|p| **p).count();
+    let ids = present([a.trace_id.is_some(), a.span_id.is_some()]);
+    let roles = present([a.role.is_some(), a.role_instance.is_some()]);
     if buf.wire() == Wire::EventHeader {
         add_time(buf, "time", a.time);
-        for (name, _, id) in ids {
-            if let Some(id) = id {
-                add_hex(buf, name, id);
-                fields += 1;
-            }
-        }
-        for (name, _, value) in roles {
-            if let Some(value) = value {
-                buf.add_str(name, value, FieldFormat::Default, 1024);
-                fields += 1;
-            }
-        }
-        buf.end_struct(part_a, fields);
+        add_ids(buf, a, "ext_dt_traceId", "ext_dt_spanId");
+        add_roles(buf, a, "ext_cloud_role", "ext_cloud_roleInstance");
+        buf.end_struct(part_a, 1 + ids + roles);
         return;
     }
-    let n = ids.iter().filter(|(_, _, id)| id.is_some()).count();
-    if n > 0 {
+    if ids > 0 {
         let ext_dt = buf.begin_struct("ext_dt");
-        for (_, name, id) in ids {
-            if let Some(id) = id {
-                add_hex(buf, name, id);
-            }
-        }
-        buf.end_struct(ext_dt, n);
-        fields += 1;
+        add_ids(buf, a, "traceId", "spanId");
+        buf.end_struct(ext_dt, ids);
     }
-    let n = roles.iter().filter(|(_, _, v)| v.is_some()).count();
-    if n > 0 {
+    if roles > 0 {
         let ext_cloud = buf.begin_struct("ext_cloud");
-        for (_, name, value) in roles {
-            if let Some(value) = value {
-                buf.add_str(name, value, FieldFormat::Default, 1024);
-            }
-        }
-        buf.end_struct(ext_cloud, n);
-        fields += 1;
+        add_roles(buf, a, "role", "roleInstance");
+        buf.end_struct(ext_cloud, roles);
     }
     add_time(buf, "time", a.time);
-    buf.end_struct(part_a, fields);
+    buf.end_struct(part_a, 1 + usize::from(ids > 0) + usize::from(roles > 0));
+}
+
+/// The trace and span ids that are present, under these names.
+#[inline]
+fn add_ids(buf: &mut EventBuf, a: &PartA<'_>, trace_id: &str, span_id: &str) {
+    if let Some(id) = &a.trace_id {
+        add_hex(buf, trace_id, id);
+    }
+    if let Some(id) = &a.span_id {
+        add_hex(buf, span_id, id);
+    }
+}
+
+/// The role and role instance that are present, under these names.
+#[inline]
+fn add_roles(buf: &mut EventBuf, a: &PartA<'_>, role: &str, role_instance: &str) {
+    if let Some(value) = a.role {
+        buf.add_str(role, value, FieldFormat::Default, 1024);
+    }
+    if let Some(value) = a.role_instance {
+        buf.add_str(role_instance, value, FieldFormat::Default, 1024);
+    }
 }
 
 /// Finishes a Common Schema event at `level`. On ETW, an event in a span carries the span's
@@ -156,12 +165,12 @@ pub(crate) fn add_part_c<I>(
     items: impl Iterator<Item = I>,
     mut add: impl FnMut(&mut EventBuf, I),
 ) {
-    let mut chunk = Chunks::new("PartC");
+    let mut part_c = PartC::new();
     for item in items {
-        chunk.next_field(buf);
+        part_c.next_field(buf);
         add(buf, item);
     }
-    chunk.close(buf);
+    part_c.close(buf);
 }
 
 /// The fields this crate adds after the Common Schema parts: `_thread_id` (queued events:

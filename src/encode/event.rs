@@ -215,10 +215,11 @@ pub(crate) struct StrMark {
     format_at: Option<usize>,
 }
 
-/// Where a struct's field count is to be patched in, from [`EventBuf::begin_struct`].
+/// Where a struct's field count is to be patched in, from [`EventBuf::begin_struct`]
+/// (nowhere when the metadata was given).
 #[derive(Debug, Clone, Copy)]
 #[must_use = "a struct must be closed with EventBuf::end_struct"]
-pub(crate) struct StructMark(usize);
+pub(crate) struct StructMark(Option<usize>);
 
 /// A reusable buffer for one event. Pure: it never does I/O.
 ///
@@ -239,6 +240,11 @@ pub(crate) struct EventBuf {
     meta: Vec<u8>,
     data: Vec<u8>,
     body: Body,
+    /// The metadata was given for this event ([`use_meta`](Self::use_meta)): every call that
+    /// would write metadata leaves it alone, and only the data is written.
+    meta_given: bool,
+    /// A cut string changed a format byte of the metadata since the event started.
+    meta_patched: bool,
 }
 
 impl Default for EventBuf {
@@ -257,6 +263,8 @@ impl EventBuf {
             meta: Vec::new(),
             data: Vec::new(),
             body: Body::EventHeader,
+            meta_given: false,
+            meta_patched: false,
         }
     }
 
@@ -271,8 +279,10 @@ impl EventBuf {
     /// becomes `_`); see [`super::tracelogging`] for the bytes.
     pub(crate) fn start_tracelogging(&mut self, event_name: &str) {
         self.clear(Body::TraceLogging);
-        // The metadata's u16 size (patched in `finish`), then the event tag: none.
-        self.meta.extend_from_slice(&[0, 0, 0]);
+        if !self.meta_given {
+            // The metadata's u16 size (patched in `finish`), then the event tag: none.
+            self.meta.extend_from_slice(&[0, 0, 0]);
+        }
         self.push_name(event_name);
     }
 
@@ -303,9 +313,44 @@ impl EventBuf {
     fn clear(&mut self, body: Body) {
         self.eventheader_header_len = 0;
         self.descriptor = EventDescriptor::default();
-        self.meta.clear();
+        if !self.meta_given {
+            self.meta.clear();
+        }
+        self.meta_patched = false;
         self.data.clear();
         self.body = body;
+    }
+
+    /// Gives the metadata of the next event, which must be exactly what the event's calls
+    /// would write (the shape cache, [`super::shape`], knows it): until
+    /// [`end_given_meta`](Self::end_given_meta), starting the event and adding fields write
+    /// their data only.
+    pub(crate) fn use_meta(&mut self, meta: &[u8]) {
+        self.meta.clear();
+        self.meta.extend_from_slice(meta);
+        self.meta_given = true;
+    }
+
+    /// Back to writing metadata too (after [`use_meta`](Self::use_meta)).
+    pub(crate) fn end_given_meta(&mut self) {
+        self.meta_given = false;
+    }
+
+    /// The metadata written so far.
+    pub(crate) fn meta(&self) -> &[u8] {
+        &self.meta
+    }
+
+    /// The data written so far.
+    #[cfg(debug_assertions)]
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// True if a cut string changed a format byte of this event's metadata: the metadata
+    /// then depends on the values, not only on the shape.
+    pub(crate) fn meta_patched(&self) -> bool {
+        self.meta_patched
     }
 
     /// The format being written.
@@ -412,7 +457,11 @@ impl EventBuf {
         }
     }
 
+    #[inline(always)]
     fn push_name(&mut self, name: &str) {
+        if self.meta_given {
+            return;
+        }
         let bytes = name.as_bytes();
         if bytes.is_empty() {
             self.meta.push(b'_');
@@ -427,6 +476,7 @@ impl EventBuf {
     }
 
     /// Returns true if a format (out-type) byte was written: it is then the last metadata byte.
+    #[inline(always)]
     fn push_field(&mut self, name: &str, encoding: FieldEncoding, format: FieldFormat) -> bool {
         self.push_types(name, encoding, format, 0)
     }
@@ -437,6 +487,7 @@ impl EventBuf {
 
     /// The field's name and type bytes; `array` is 0 or the variable-array bit (0x40 in both
     /// formats).
+    #[inline(always)]
     fn push_types(
         &mut self,
         name: &str,
@@ -444,6 +495,9 @@ impl EventBuf {
         format: FieldFormat,
         array: u8,
     ) -> bool {
+        if self.meta_given {
+            return false;
+        }
         self.push_name(name);
         let (ty, shown_as) = match self.wire() {
             Wire::EventHeader => (encoding.as_int(), format.as_int()),
@@ -469,36 +523,42 @@ impl EventBuf {
     }
 
     /// A u16 field.
+    #[inline]
     pub(crate) fn add_u16(&mut self, name: &str, value: u16, format: FieldFormat) {
         self.push_field(name, FieldEncoding::Value16, format);
         self.data.extend_from_slice(&value.to_ne_bytes());
     }
 
     /// A u32 field (`format` says how to show it, e.g. hex or unsigned).
+    #[inline(always)]
     pub(crate) fn add_u32(&mut self, name: &str, value: u32, format: FieldFormat) {
         self.push_field(name, FieldEncoding::Value32, format);
         self.data.extend_from_slice(&value.to_ne_bytes());
     }
 
     /// An i16 field, signed.
+    #[inline(always)]
     pub(crate) fn add_i16(&mut self, name: &str, value: i16) {
         self.push_field(name, FieldEncoding::Value16, FieldFormat::SignedInt);
         self.data.extend_from_slice(&value.to_ne_bytes());
     }
 
     /// An i64 field, signed.
+    #[inline]
     pub(crate) fn add_i64(&mut self, name: &str, value: i64) {
         self.push_field(name, FieldEncoding::Value64, FieldFormat::SignedInt);
         self.data.extend_from_slice(&value.to_ne_bytes());
     }
 
     /// An f64 field (NaN and infinities are written as they are).
+    #[inline]
     pub(crate) fn add_f64(&mut self, name: &str, value: f64) {
         self.push_field(name, FieldEncoding::Value64, FieldFormat::Float);
         self.data.extend_from_slice(&value.to_ne_bytes());
     }
 
     /// A boolean, one byte (0 or 1).
+    #[inline]
     pub(crate) fn add_bool(&mut self, name: &str, value: bool) {
         self.push_field(name, FieldEncoding::Value8, FieldFormat::Boolean);
         let wire = self.wire();
@@ -507,6 +567,7 @@ impl EventBuf {
 
     /// A UTF-8 string, u16-counted, cut at `max_len` bytes on a character boundary.
     /// Returns true if it was cut. `format` is `Default` (UTF-8 text) or e.g. `Json`.
+    #[inline(always)]
     pub(crate) fn add_str(
         &mut self,
         name: &str,
@@ -525,6 +586,7 @@ impl EventBuf {
     /// Begins a string field whose text is then appended to [`str_data`](Self::str_data) and
     /// closed by [`end_str`](Self::end_str): formatters write straight into the event, with
     /// no temporary string.
+    #[inline(always)]
     pub(crate) fn begin_str(&mut self, name: &str, format: FieldFormat) -> StrMark {
         // Where the format byte is, if the string has one (a TraceLogging string always has).
         let format_at = self
@@ -544,12 +606,14 @@ impl EventBuf {
     /// Closes a string begun with [`begin_str`](Self::begin_str), cutting its text to
     /// `max_len` bytes (and 65,535) on a character boundary. A cut string loses its format
     /// (a cut JSON document is plain text). Returns true if it was cut.
+    #[inline(always)]
     pub(crate) fn end_str(&mut self, mark: StrMark, max_len: usize) -> bool {
         let text = &self.data[mark.data_at + 2..];
         let (keep, cut) = cut_bytes_utf8(text, max_len.min(usize::from(u16::MAX)));
         self.data.truncate(mark.data_at + 2 + keep);
         self.data[mark.data_at..mark.data_at + 2].copy_from_slice(&(keep as u16).to_ne_bytes());
         if let (true, Some(at)) = (cut, mark.format_at) {
+            self.meta_patched = true;
             self.meta[at] = match self.wire() {
                 Wire::EventHeader => FieldFormat::Default.as_int(),
                 Wire::TraceLogging => tl::CUT_STRING_OUT_TYPE,
@@ -647,8 +711,10 @@ impl EventBuf {
         n < total
     }
 
+    #[inline(always)]
     fn push_counted(&mut self, bytes: &[u8]) {
         // Callers cut to u16::MAX or less.
+        self.data.reserve(2 + bytes.len());
         self.data
             .extend_from_slice(&(bytes.len() as u16).to_ne_bytes());
         self.data.extend_from_slice(bytes);
@@ -656,7 +722,11 @@ impl EventBuf {
 
     /// Begins a struct field. Its fields follow; close it with [`end_struct`](Self::end_struct)
     /// with their count. A struct must hold 1 to [`MAX_STRUCT_FIELDS`] fields.
+    #[inline(always)]
     pub(crate) fn begin_struct(&mut self, name: &str) -> StructMark {
+        if self.meta_given {
+            return StructMark(None);
+        }
         self.push_name(name);
         let ty = match self.wire() {
             Wire::EventHeader => FieldEncoding::Struct.as_int(),
@@ -664,13 +734,16 @@ impl EventBuf {
         };
         self.meta.push(ty | ENC_HAS_FORMAT);
         self.meta.push(0);
-        StructMark(self.meta.len() - 1)
+        StructMark(Some(self.meta.len() - 1))
     }
 
     /// Closes a struct with its field count (1..=127: callers guarantee it).
+    #[inline(always)]
     pub(crate) fn end_struct(&mut self, mark: StructMark, fields: usize) {
         debug_assert!((1..=MAX_STRUCT_FIELDS).contains(&fields));
-        self.meta[mark.0] = fields.clamp(1, MAX_STRUCT_FIELDS) as u8;
+        if let Some(at) = mark.0 {
+            self.meta[at] = fields.clamp(1, MAX_STRUCT_FIELDS) as u8;
+        }
     }
 }
 
@@ -695,12 +768,14 @@ fn has_nul(bytes: &[u8]) -> bool {
 
 /// `value` cut to at most `max_len` bytes (and 65,535) on a character boundary, and whether
 /// it was cut.
+#[inline(always)]
 pub(crate) fn cut_str(value: &str, max_len: usize) -> (&str, bool) {
     let (end, cut) = cut_bytes_utf8(value.as_bytes(), max_len.min(usize::from(u16::MAX)));
     (&value[..end], cut)
 }
 
 /// How many bytes of UTF-8 `bytes` to keep to stay within `max_len` on a character boundary.
+#[inline(always)]
 fn cut_bytes_utf8(bytes: &[u8], max_len: usize) -> (usize, bool) {
     if bytes.len() <= max_len {
         return (bytes.len(), false);

@@ -6,6 +6,8 @@
 //!   as a [`FinishedEvent`]: an EventHeader header with metadata and data, a TraceLogging
 //!   descriptor with metadata and data, or a raw payload (metrics). The byte layouts are
 //!   documented on its module; [`tracelogging`] documents ETW's bytes.
+//! - [`shape`] keeps each event shape's metadata per thread, so that most events write only
+//!   their data.
 //! - [`value`] writes OpenTelemetry values as fields.
 //! - [`text`] formats times, ids and JSON straight into the event.
 //! - The Common Schema layouts of logs live with their signal (e.g. [`crate::logs`]).
@@ -14,6 +16,7 @@ mod chunks;
 pub(crate) mod common_schema;
 mod event;
 mod fit;
+pub(crate) mod shape;
 pub(crate) mod text;
 pub(crate) mod tracelogging;
 pub(crate) mod value;

@@ -37,7 +37,13 @@ pub(crate) fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
         (s == secs).then_some(prefix)
     });
     if let Ok(Some(prefix)) = cached {
-        out.extend_from_slice(&prefix);
+        // The whole time at once: prefix, nanoseconds, `Z`.
+        let mut text = [0u8; PREFIX_LEN + 10];
+        text[..PREFIX_LEN].copy_from_slice(&prefix);
+        text[PREFIX_LEN..PREFIX_LEN + 9].copy_from_slice(&nine_digits(nanos));
+        text[PREFIX_LEN + 9] = b'Z';
+        out.extend_from_slice(&text);
+        return;
     } else {
         let start = out.len();
         write_seconds(out, secs);
@@ -89,12 +95,27 @@ fn write_seconds(out: &mut Vec<u8>, secs: i64) {
 fn nine_digits(nanos: u32) -> [u8; 9] {
     let mut digits = [b'0'; 9];
     let mut v = nanos;
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
+    // Two digits at a time from a table of "00".."99", then the first digit.
+    for pair in digits[1..].rchunks_exact_mut(2) {
+        let at = (v % 100) as usize * 2;
+        pair.copy_from_slice(&DIGIT_PAIRS[at..at + 2]);
+        v /= 100;
     }
+    digits[0] = b'0' + (v % 10) as u8;
     digits
 }
+
+/// "00", "01", … "99", concatenated.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`).
@@ -132,12 +153,30 @@ pub(crate) fn decimal(out: &mut [u8; 20], mut v: u64, width: usize) -> &[u8] {
 
 /// Appends `bytes` as lowercase hex.
 pub(crate) fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(HEX[usize::from(b >> 4)]);
-        out.push(HEX[usize::from(b & 15)]);
+    // Formatted 16 bytes at a time on the stack, two digits per table look-up, then
+    // appended at once.
+    let mut text = [0u8; 32];
+    for part in bytes.chunks(16) {
+        for (pair, b) in text.chunks_exact_mut(2).zip(part) {
+            let at = usize::from(*b) * 2;
+            pair.copy_from_slice(&HEX_PAIRS[at..at + 2]);
+        }
+        out.extend_from_slice(&text[..2 * part.len()]);
     }
 }
+
+/// "00", "01", … "ff", concatenated.
+const HEX_PAIRS: [u8; 512] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [0u8; 512];
+    let mut i = 0;
+    while i < 256 {
+        t[2 * i] = HEX[i >> 4];
+        t[2 * i + 1] = HEX[i & 15];
+        i += 1;
+    }
+    t
+};
 
 /// Appends `value` as JSON. NaN and infinities (which JSON lacks) become the strings
 /// `"NaN"`, `"Infinity"`, `"-Infinity"`; bytes become a hex string; nesting deeper than

@@ -45,8 +45,24 @@ impl Limits {
     };
 }
 
+/// A scalar value's kind (1 to 5), for a shape's signature ([`super::shape`]): the metadata of
+/// a scalar depends only on its kind. `None` for lists and maps, whose metadata depends on
+/// their content.
+#[inline]
+pub(crate) fn scalar_kind(value: &AnyValue) -> Option<u8> {
+    match value {
+        AnyValue::Int(_) => Some(1),
+        AnyValue::Double(_) => Some(2),
+        AnyValue::Boolean(_) => Some(3),
+        AnyValue::String(_) => Some(4),
+        AnyValue::Bytes(_) => Some(5),
+        _ => None,
+    }
+}
+
 /// Writes `value` as the field `name`, inside `depth` open structs. Returns true if
 /// anything was cut to `limits`.
+#[inline(always)]
 pub(crate) fn add_value(
     buf: &mut EventBuf,
     name: &str,
@@ -55,6 +71,7 @@ pub(crate) fn add_value(
     limits: Limits,
 ) -> bool {
     match value {
+        AnyValue::String(s) => buf.add_str(name, s.as_str(), FieldFormat::Default, limits.max_str),
         AnyValue::Int(i) => {
             buf.add_i64(name, *i);
             false
@@ -67,7 +84,20 @@ pub(crate) fn add_value(
             buf.add_bool(name, *b);
             false
         }
-        AnyValue::String(s) => buf.add_str(name, s.as_str(), FieldFormat::Default, limits.max_str),
+        _ => add_compound(buf, name, value, depth, limits),
+    }
+}
+
+/// Bytes, lists, maps, and kinds added later: out of line, so that scalars stay cheap.
+#[inline(never)]
+fn add_compound(
+    buf: &mut EventBuf,
+    name: &str,
+    value: &AnyValue,
+    depth: usize,
+    limits: Limits,
+) -> bool {
+    match value {
         AnyValue::Bytes(b) => buf.add_binary(name, b, limits.max_str),
         AnyValue::ListAny(items) => add_list(buf, name, value, items, limits),
         AnyValue::Map(map) => {
@@ -86,8 +116,8 @@ pub(crate) fn add_value(
             buf.end_struct(mark, count);
             cut || count < map.len()
         }
-        // A kind added to the non-exhaustive AnyValue later is still written, as JSON.
-        #[allow(unreachable_patterns)]
+        // Scalars are written by `add_value`; a kind added to the non-exhaustive AnyValue
+        // later is still written, as JSON.
         _ => add_json(buf, name, value, limits),
     }
 }
@@ -152,6 +182,25 @@ pub(crate) fn add_json(buf: &mut EventBuf, name: &str, value: &AnyValue, limits:
         limits.max_str.min(usize::from(u16::MAX)),
     );
     buf.end_str(mark, limits.max_str)
+}
+
+/// An attribute value's kind, for a shape's signature ([`super::shape`]): the metadata of
+/// an attribute value depends only on it (an array's length is data).
+pub(crate) fn value_kind(value: &opentelemetry::Value) -> u8 {
+    use opentelemetry::{Array, Value};
+    match value {
+        Value::Bool(_) => 1,
+        Value::I64(_) => 2,
+        Value::F64(_) => 3,
+        Value::String(_) => 4,
+        Value::Array(Array::Bool(_)) => 5,
+        Value::Array(Array::I64(_)) => 6,
+        Value::Array(Array::F64(_)) => 7,
+        Value::Array(Array::String(_)) => 8,
+        // Kinds added later are written as their text: a string.
+        #[allow(unreachable_patterns)]
+        _ => 4,
+    }
 }
 
 /// Writes an attribute value of the `opentelemetry::Value` kind (span and resource

@@ -33,14 +33,17 @@ use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::Key;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
-use crate::encode::common_schema::{
-    add_part_a, add_part_c, add_tail, begin_event, finish_event, PartA,
-};
-use crate::encode::value::add_value;
+use crate::encode::common_schema::{add_part_a, add_tail, begin_event, finish_event, PartA, PartC};
+use crate::encode::shape::{encode_with_shape, Signature};
+use crate::encode::value::{add_value, scalar_kind};
 use crate::encode::{EventBuf, Limits, Pass, Wire};
 
 /// What a log event needs besides the record, resolved once per event or per processor.
 pub(crate) struct LogContext<'a> {
+    /// The processor's layout: an id that changes whenever anything below that is fixed
+    /// per processor changes (the wire, the resource fields, whether a thread id is
+    /// written), for the shape cache.
+    pub layout_id: u64,
     /// The format written.
     pub wire: Wire,
     /// The event name.
@@ -60,8 +63,54 @@ fn is_event_id(key: &Key, value: &AnyValue) -> bool {
 }
 
 /// Encodes `record` into `buf`. `truncated_from` is the size before truncation, for the
-/// marker field.
+/// marker field. The first pass (`truncated_from` is `None`) reuses the metadata of the
+/// record's shape (see [`signature`]).
 pub(crate) fn encode_log(
+    buf: &mut EventBuf,
+    record: &SdkLogRecord,
+    severity: Severity,
+    level: Level,
+    cx: &LogContext<'_>,
+    limits: Limits,
+    truncated_from: Option<u32>,
+) -> Pass {
+    let encode = |buf: &mut EventBuf| {
+        encode_fields(buf, record, severity, level, cx, limits, truncated_from)
+    };
+    if truncated_from.is_some() {
+        return encode(buf);
+    }
+    encode_with_shape(buf, |sig| signature(sig, record, cx), encode)
+}
+
+/// A record's shape: what its metadata depends on besides the processor's layout. The
+/// trace context's presence, the severity text's, the record's event name's, the body's
+/// kind, the event name, and each attribute's kind and key. Only records whose body and
+/// attributes are scalars (the metadata of a list or a map depends on its content) and
+/// whose keys are shorter than 256 bytes are cached.
+fn signature(sig: &mut Signature<'_>, record: &SdkLogRecord, cx: &LogContext<'_>) -> bool {
+    let trace = record.trace_context();
+    let flags = u8::from(trace.is_some_and(|tc| tc.trace_id != TraceId::INVALID))
+        | u8::from(trace.is_some_and(|tc| tc.span_id != SpanId::INVALID)) << 1
+        | u8::from(record.severity_text().is_some()) << 2
+        | u8::from(record.event_name().is_some()) << 3;
+    let body = match record.body() {
+        None => 0,
+        Some(body) => match scalar_kind(body) {
+            Some(kind) => kind,
+            None => return false,
+        },
+    };
+    if !(sig.u64(cx.layout_id) && sig.put2(flags, body) && sig.str(cx.event_name)) {
+        return false;
+    }
+    record
+        .attributes_iter()
+        .all(|(key, value)| scalar_kind(value).is_some_and(|kind| sig.kind_str(kind, key.as_str())))
+}
+
+/// One pass of the layout in the module docs.
+fn encode_fields(
     buf: &mut EventBuf,
     record: &SdkLogRecord,
     severity: Severity,
@@ -77,22 +126,27 @@ pub(crate) fn encode_log(
         .map(|tc| (tc.trace_id.to_bytes(), tc.span_id.to_bytes()));
     part_a(buf, record, cx);
 
-    let attributes = || {
-        record
-            .attributes_iter()
-            .map(|(k, v)| (k, v))
-            .chain(cx.resource_attributes.iter().map(|(k, v)| (k, v)))
-            .filter(|(k, v)| !is_event_id(k, v))
-    };
-    let total = attributes().count();
-    add_part_c(
-        buf,
-        attributes().take(limits.max_attributes),
-        |buf, (key, value)| {
+    // PartC, counting the attributes and finding `event_id` in the same pass.
+    let mut part_c = PartC::new();
+    let mut event_id = None;
+    let mut total = 0;
+    let record_attributes = record.attributes_iter().map(|(k, v)| (k, v, true));
+    let resource = cx.resource_attributes.iter().map(|(k, v)| (k, v, false));
+    for (key, value, from_record) in record_attributes.chain(resource) {
+        if is_event_id(key, value) {
+            if let (true, None, AnyValue::Int(id)) = (from_record, event_id, value) {
+                event_id = Some(*id);
+            }
+            continue;
+        }
+        if total < limits.max_attributes {
+            part_c.next_field(buf);
             add_value(buf, key.as_str(), value, 1, limits);
-        },
-    );
-    part_b(buf, record, severity, limits);
+        }
+        total += 1;
+    }
+    part_c.close(buf);
+    part_b(buf, record, severity, event_id, limits);
     add_tail(buf, cx.thread_id, truncated_from);
     Pass {
         finished: finish_event(buf, level, trace, None),
@@ -121,7 +175,13 @@ fn part_a(buf: &mut EventBuf, record: &SdkLogRecord, cx: &LogContext<'_>) {
     );
 }
 
-fn part_b(buf: &mut EventBuf, record: &SdkLogRecord, severity: Severity, limits: Limits) {
+fn part_b(
+    buf: &mut EventBuf,
+    record: &SdkLogRecord,
+    severity: Severity,
+    event_id: Option<i64>,
+    limits: Limits,
+) {
     let part_b = buf.begin_struct("PartB");
     let mut fields = 2;
     buf.add_str("_typeName", "Log", FieldFormat::Default, usize::MAX);
@@ -134,10 +194,6 @@ fn part_b(buf: &mut EventBuf, record: &SdkLogRecord, severity: Severity, limits:
         buf.add_str("severityText", text, FieldFormat::Default, limits.max_str);
         fields += 1;
     }
-    let event_id = record.attributes_iter().find_map(|(k, v)| match v {
-        AnyValue::Int(id) if k.as_str() == "event_id" => Some(*id),
-        _ => None,
-    });
     if let Some(id) = event_id {
         buf.add_i64("eventId", id);
         fields += 1;

@@ -39,6 +39,8 @@ pub struct Processor {
     resource: ResourceFields,
     /// The format the sink takes.
     wire: Wire,
+    /// Changes with the resource: see [`LogContext::layout_id`].
+    layout_id: u64,
     /// Reports listeners attaching and detaching, when a callback was given.
     watcher: Option<Watcher>,
 }
@@ -95,6 +97,7 @@ impl Processor {
             resource_keys: b.resource_keys,
             resource: ResourceFields::default(),
             wire,
+            layout_id: crate::encode::shape::next_layout_id(),
             watcher,
         })
     }
@@ -153,6 +156,7 @@ impl Processor {
     ) {
         let event_name = self.event_name(record);
         let cx = LogContext {
+            layout_id: self.layout_id,
             wire: self.wire,
             event_name: &event_name,
             role: self.resource.role.as_deref(),
@@ -243,6 +247,7 @@ impl LogProcessor for Processor {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
+        self.layout_id = crate::encode::shape::next_layout_id();
         (self.resource.role, self.resource.role_instance) = cloud_role(resource);
         self.resource.attributes = self
             .resource_keys

@@ -36,7 +36,8 @@ use opentelemetry_sdk::trace::SpanData;
 use crate::encode::common_schema::{
     add_hex, add_part_a, add_part_c, add_tail, add_time, begin_event, finish_event, PartA,
 };
-use crate::encode::value::add_attribute_value;
+use crate::encode::shape::{encode_with_shape, Signature};
+use crate::encode::value::{add_attribute_value, value_kind};
 use crate::encode::{EventBuf, Limits, Pass, Wire, MAX_STRUCT_FIELDS};
 
 /// Attribute keys written into PartB under Common Schema names instead of PartC.
@@ -62,6 +63,9 @@ fn well_known(key: &str) -> Option<&'static str> {
 
 /// What a span event needs besides the span.
 pub(crate) struct SpanContext<'a> {
+    /// The processor's layout, for the shape cache: changes whenever anything below that
+    /// the metadata depends on changes (the wire, the resource fields, the thread id).
+    pub layout_id: u64,
     pub wire: Wire,
     pub role: Option<&'a str>,
     pub role_instance: Option<&'a str>,
@@ -84,8 +88,58 @@ fn add_attributes(
     n
 }
 
-/// Encodes `span` into `buf`.
+/// Encodes `span` into `buf`. The first pass (`truncated_from` is `None`) reuses the
+/// metadata of the span's shape (see [`signature`]).
 pub(crate) fn encode_span(
+    buf: &mut EventBuf,
+    span: &SpanData,
+    cx: &SpanContext<'_>,
+    limits: Limits,
+    truncated_from: Option<u32>,
+) -> Pass {
+    let encode = |buf: &mut EventBuf| encode_fields(buf, span, cx, limits, truncated_from);
+    if truncated_from.is_some() {
+        return encode(buf);
+    }
+    encode_with_shape(buf, |sig| signature(sig, span, cx), encode)
+}
+
+/// A span's shape: what its metadata depends on besides the processor's layout. Whether it
+/// has a parent and a status message, each attribute's kind and key (which also decide
+/// what goes to PartB), and the same for each event and link. The first pass caps
+/// nothing, so counts decide the struct sizes.
+fn signature(sig: &mut Signature<'_>, span: &SpanData, cx: &SpanContext<'_>) -> bool {
+    let has_parent = span.parent_span_id != opentelemetry::trace::SpanId::INVALID;
+    let has_message =
+        matches!(&span.status, Status::Error { description } if !description.is_empty());
+    let attributes = |sig: &mut Signature<'_>, attributes: &[KeyValue]| {
+        let Ok(n) = u8::try_from(attributes.len()) else {
+            return false;
+        };
+        sig.put2(0, n)
+            && attributes
+                .iter()
+                .all(|kv| sig.kind_str(value_kind(&kv.value), kv.key.as_str()))
+    };
+    sig.u64(cx.layout_id)
+        && sig.put2(u8::from(has_parent), u8::from(has_message))
+        && attributes(sig, &span.attributes)
+        && u8::try_from(span.events.events.len()).is_ok_and(|n| sig.put2(1, n))
+        && span
+            .events
+            .events
+            .iter()
+            .all(|e| attributes(sig, &e.attributes))
+        && u8::try_from(span.links.links.len()).is_ok_and(|n| sig.put2(2, n))
+        && span
+            .links
+            .links
+            .iter()
+            .all(|l| attributes(sig, &l.attributes))
+}
+
+/// One pass of the layout in the module docs.
+fn encode_fields(
     buf: &mut EventBuf,
     span: &SpanData,
     cx: &SpanContext<'_>,

@@ -48,6 +48,7 @@ impl ProcessorBuilder {
             provider: self.options.provider,
             role: None,
             role_instance: None,
+            layout_id: crate::encode::shape::next_layout_id(),
         })
     }
 }
@@ -62,6 +63,8 @@ pub struct Processor {
     wire: Wire,
     role: Option<String>,
     role_instance: Option<String>,
+    /// Changes with the resource: see [`SpanContext::layout_id`].
+    layout_id: u64,
 }
 
 impl Processor {
@@ -108,6 +111,7 @@ impl SpanProcessor for Processor {
             return;
         }
         let cx = SpanContext {
+            layout_id: self.layout_id,
             wire: self.wire,
             role: self.role.as_deref(),
             role_instance: self.role_instance.as_deref(),
@@ -128,6 +132,7 @@ impl SpanProcessor for Processor {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
+        self.layout_id = crate::encode::shape::next_layout_id();
         (self.role, self.role_instance) = cloud_role(resource);
     }
 }

@@ -1,0 +1,336 @@
+//! The shape cache: an event's metadata (event name, field names, types, struct sizes)
+//! depends only on its *shape*, not on its values. A log call site emits the same event
+//! name and attribute keys every time, so its metadata is the same bytes every time;
+//! building it field by field was most of the cost of encoding.
+//!
+//! The layout describes each event's shape as a [`Signature`]: a byte string that holds
+//! everything its metadata depends on (the layout decides what, and documents it). The
+//! first event of a shape is encoded in full and its metadata kept, keyed by the whole
+//! signature; the next ones copy that metadata in one piece and write only their data
+//! ([`EventBuf::use_meta`]). A signature is compared byte for byte, never trusted by hash,
+//! so two shapes can never share metadata.
+//!
+//! The cache is per thread (no lock, no shared line): [`SLOTS`] entries, each a signature
+//! of at most [`MAX_SIGNATURE`] bytes and metadata of at most [`MAX_META`] bytes, so a
+//! thread holds at most about 96 KiB of it. A shape that does not fit, or whose metadata
+//! depends on its values (e.g. a JSON value cut to fit), is encoded in full every time.
+//!
+//! In builds with debug assertions every cached encoding is checked against a full one.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use super::event::EventBuf;
+use super::fit::Pass;
+
+/// Entries per thread (direct-mapped by the signature's hash).
+pub(crate) const SLOTS: usize = 32;
+/// The longest signature kept.
+pub(crate) const MAX_SIGNATURE: usize = 1024;
+/// The longest metadata kept.
+pub(crate) const MAX_META: usize = 2048;
+
+/// An event's shape, written by its layout: append everything the metadata depends on,
+/// unambiguously (lengths before variable-length parts).
+pub(crate) struct Signature<'a> {
+    bytes: &'a mut [u8; MAX_SIGNATURE],
+    len: usize,
+}
+
+impl Signature<'_> {
+    /// Appends `part`; false (appending nothing) if the signature would grow too long to
+    /// be kept.
+    #[inline]
+    fn put(&mut self, part: &[u8]) -> bool {
+        let end = self.len + part.len();
+        let Some(room) = self.bytes.get_mut(self.len..end) else {
+            return false;
+        };
+        room.copy_from_slice(part);
+        self.len = end;
+        true
+    }
+
+    /// Appends two bytes (e.g. flags and a kind).
+    #[inline]
+    pub(crate) fn put2(&mut self, a: u8, b: u8) -> bool {
+        self.put(&[a, b])
+    }
+
+    /// Appends a number (e.g. the layout's own id).
+    #[inline]
+    pub(crate) fn u64(&mut self, v: u64) -> bool {
+        self.put(&v.to_ne_bytes())
+    }
+
+    /// Appends a string with its length. Returns false for a string of 256 bytes or more:
+    /// such a shape is not cached.
+    #[inline]
+    pub(crate) fn str(&mut self, s: &str) -> bool {
+        self.byte_str(None, s)
+    }
+
+    /// Appends a byte (a value's kind), then a string with its length, as [`str`](Self::str).
+    #[inline]
+    pub(crate) fn kind_str(&mut self, kind: u8, s: &str) -> bool {
+        self.byte_str(Some(kind), s)
+    }
+
+    #[inline]
+    fn byte_str(&mut self, kind: Option<u8>, s: &str) -> bool {
+        let Ok(len) = u8::try_from(s.len()) else {
+            return false;
+        };
+        let head_ok = match kind {
+            Some(kind) => self.put(&[kind, len]),
+            None => self.put(&[len]),
+        };
+        head_ok && self.put(s.as_bytes())
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// A new layout id, never handed out before in this process: a processor takes one whenever
+/// something fixed per processor that its metadata depends on changes (e.g. its resource),
+/// and writes it into every signature, so that shapes of different layouts never meet.
+pub(crate) fn next_layout_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Relaxed)
+}
+
+struct Entry {
+    signature: Box<[u8]>,
+    meta: Box<[u8]>,
+}
+
+struct Cache {
+    /// Where signatures are built (reused).
+    signature: Box<[u8; MAX_SIGNATURE]>,
+    slots: Vec<Option<Entry>>,
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache {
+        signature: Box::new([0; MAX_SIGNATURE]),
+        slots: Vec::new(),
+    });
+}
+
+/// A cheap hash of a signature, to pick its slot (equality is checked in full).
+fn slot_of(signature: &[u8]) -> usize {
+    let mut h: u64 = signature.len() as u64;
+    let mut words = signature.chunks_exact(8);
+    for w in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        h = (h.rotate_left(5) ^ u64::from_ne_bytes(word)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    for &b in words.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    (h >> 32) as usize % SLOTS
+}
+
+/// Encodes one event with `encode`, reusing the metadata of its shape when this thread has
+/// seen it. `signature` describes the shape (see [`Signature`]) and returns false if the
+/// event is not to be cached (e.g. it holds a value whose metadata depends on its content,
+/// or the signature grew too long: every method of [`Signature`] returns false then).
+pub(crate) fn encode_with_shape(
+    buf: &mut EventBuf,
+    signature: impl FnOnce(&mut Signature<'_>) -> bool,
+    mut encode: impl FnMut(&mut EventBuf) -> Pass,
+) -> Pass {
+    let cached = CACHE.try_with(|cache| {
+        // A re-entrant call (a callback that logs while an event is encoded) goes without.
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return None;
+        };
+        let cache = &mut *cache;
+        let mut sig = Signature {
+            bytes: &mut cache.signature,
+            len: 0,
+        };
+        if !signature(&mut sig) {
+            return None;
+        }
+        let sig = sig.as_bytes();
+        if cache.slots.is_empty() {
+            cache.slots.resize_with(SLOTS, || None);
+        }
+        let slot = slot_of(sig);
+        match &cache.slots[slot] {
+            Some(entry) if *entry.signature == *sig => {
+                buf.use_meta(&entry.meta);
+                let pass = encode(buf);
+                buf.end_given_meta();
+                #[cfg(debug_assertions)]
+                check_against_full(buf, &mut encode);
+                Some(pass)
+            }
+            _ => {
+                let pass = encode(buf);
+                if pass.finished && !buf.meta_patched() && buf.meta().len() <= MAX_META {
+                    cache.slots[slot] = Some(Entry {
+                        signature: sig.into(),
+                        meta: buf.meta().into(),
+                    });
+                }
+                Some(pass)
+            }
+        }
+    });
+    match cached {
+        Ok(Some(pass)) => pass,
+        // No cache on this thread now: encode in full.
+        _ => encode(buf),
+    }
+}
+
+/// How many shapes this thread keeps.
+#[cfg(test)]
+fn kept() -> usize {
+    CACHE.with(|c| c.borrow().slots.iter().flatten().count())
+}
+
+/// Debug builds: the cached metadata and the data written with it are exactly what a full
+/// encoding writes.
+#[cfg(debug_assertions)]
+fn check_against_full(buf: &EventBuf, encode: &mut impl FnMut(&mut EventBuf) -> Pass) {
+    let mut full = EventBuf::new();
+    encode(&mut full);
+    assert_eq!(
+        (full.meta(), full.data()),
+        (buf.meta(), buf.data()),
+        "shape cache: the cached encoding differs from a full one"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use eventheader::{FieldFormat, Level, Opcode};
+
+    use super::{encode_with_shape, kept, Signature, MAX_SIGNATURE, SLOTS};
+    use crate::encode::{EventBuf, EventDescriptor, Pass};
+
+    /// An event whose shape is its field names: `fields` as u32 fields of value `value`.
+    fn encode(buf: &mut EventBuf, fields: &[&str], value: u32, calls: &mut usize) -> Pass {
+        encode_with_shape(
+            buf,
+            |sig: &mut Signature<'_>| fields.iter().all(|f| sig.str(f)),
+            |buf| {
+                *calls += 1;
+                buf.start("E");
+                for f in fields {
+                    buf.add_u32(f, value, FieldFormat::Default);
+                }
+                Pass {
+                    finished: buf.finish(&EventDescriptor::new(Level::Error, Opcode::Info)),
+                    attributes: 0,
+                }
+            },
+        )
+    }
+
+    fn bytes(buf: &EventBuf) -> Vec<u8> {
+        [buf.meta(), buf.data()].concat()
+    }
+
+    #[test]
+    fn a_repeated_shape_writes_the_same_bytes_as_a_full_encoding() {
+        let mut buf = EventBuf::new();
+        let mut calls = 0;
+        let shapes: [&[&str]; 3] = [&["a", "b"], &["a", "c"], &["ab"]];
+        let mut first = Vec::new();
+        for shape in shapes {
+            encode(&mut buf, shape, 1, &mut calls);
+            first.push(bytes(&buf));
+        }
+        assert_eq!(kept(), 3, "one entry per shape");
+        for (i, shape) in shapes.iter().enumerate() {
+            encode(&mut buf, shape, 1, &mut calls);
+            assert_eq!(bytes(&buf), first[i], "shape {shape:?}");
+            encode(&mut buf, shape, 2, &mut calls);
+            assert_ne!(bytes(&buf), first[i], "the data is the new value's");
+            let mut fresh = EventBuf::new();
+            encode_with_shape(
+                &mut fresh,
+                |_| false,
+                |b| {
+                    b.start("E");
+                    for f in *shape {
+                        b.add_u32(f, 2, FieldFormat::Default);
+                    }
+                    Pass {
+                        finished: b.finish(&EventDescriptor::new(Level::Error, Opcode::Info)),
+                        attributes: 0,
+                    }
+                },
+            );
+            assert_eq!(bytes(&buf), bytes(&fresh), "shape {shape:?}, value 2");
+        }
+    }
+
+    #[test]
+    fn an_uncacheable_shape_is_encoded_in_full_each_time() {
+        let long = "k".repeat(300);
+        let mut buf = EventBuf::new();
+        let mut calls = 0;
+        encode(&mut buf, &[&long], 5, &mut calls);
+        let once = bytes(&buf);
+        encode(&mut buf, &[&long], 5, &mut calls);
+        assert_eq!(bytes(&buf), once);
+        // Many fields make a signature longer than the cache keeps.
+        let many: Vec<String> = (0..MAX_SIGNATURE / 4).map(|i| format!("f{i:03}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        encode(&mut buf, &many, 5, &mut calls);
+        let once = bytes(&buf);
+        encode(&mut buf, &many, 5, &mut calls);
+        assert_eq!(bytes(&buf), once);
+        assert_eq!(kept(), 0);
+    }
+
+    /// A cut JSON string is written as plain text: its format byte then depends on the
+    /// value, so that metadata is not kept.
+    #[test]
+    fn metadata_changed_by_a_cut_is_not_kept() {
+        let mut buf = EventBuf::new();
+        encode_with_shape(
+            &mut buf,
+            |sig| sig.str("j"),
+            |b| {
+                b.start("E");
+                let mark = b.begin_str("j", FieldFormat::StringJson);
+                b.str_data().extend_from_slice(b"[1,2,3]");
+                let _ = b.end_str(mark, 3);
+                Pass {
+                    finished: b.finish(&EventDescriptor::new(Level::Error, Opcode::Info)),
+                    attributes: 0,
+                }
+            },
+        );
+        assert!(buf.meta_patched());
+        assert_eq!(kept(), 0);
+    }
+
+    /// More shapes than slots: they evict each other, and every event still gets its own
+    /// shape's metadata.
+    #[test]
+    fn shapes_that_share_a_slot_never_share_metadata() {
+        let names: Vec<String> = (0..SLOTS * 3).map(|i| format!("field{i}")).collect();
+        let mut buf = EventBuf::new();
+        let mut calls = 0;
+        for round in 0..3 {
+            for name in &names {
+                encode(&mut buf, &[name], round, &mut calls);
+                let mut expect = b"E\0".to_vec();
+                expect.extend_from_slice(name.as_bytes());
+                expect.extend_from_slice(&[0, 0x04]); // NUL, Value32 (no format byte)
+                assert_eq!(buf.meta(), expect, "{name}");
+            }
+        }
+        assert!(kept() <= SLOTS);
+    }
+}
