@@ -1,6 +1,6 @@
 //! A view of a processor (logs, spans or metrics) that outlives handing it to the SDK.
 
-use crate::sync::Arc;
+use crate::sync::{Arc, AtomicUsize, Ordering::Relaxed};
 use std::fmt;
 
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -25,12 +25,50 @@ pub(crate) struct Observed {
     pub(crate) counters: Arc<Counters>,
     /// Sync or queued writing (handles flush it).
     pub(crate) writer: Writer,
+    /// The size limits in force: `state`'s, kept here too so that each event reads them
+    /// with one relaxed load instead of a snapshot load.
+    pub(crate) limits: LimitsCell,
+}
+
+/// [`SizeLimits`] in one atomic word: the maximum event size shifted left by one, and the
+/// oversize policy in bit 0 (1 = drop).
+pub(crate) struct LimitsCell(AtomicUsize);
+
+impl LimitsCell {
+    fn pack(limits: SizeLimits) -> usize {
+        limits.max_event_size << 1 | usize::from(limits.oversize == OversizePolicy::Drop)
+    }
+
+    pub(crate) fn new(limits: SizeLimits) -> Self {
+        LimitsCell(AtomicUsize::new(Self::pack(limits)))
+    }
+
+    /// The limits in force.
+    #[inline]
+    pub(crate) fn get(&self) -> SizeLimits {
+        let word = self.0.load(Relaxed);
+        SizeLimits {
+            max_event_size: word >> 1,
+            oversize: if word & 1 == 1 {
+                OversizePolicy::Drop
+            } else {
+                OversizePolicy::Truncate
+            },
+        }
+    }
+
+    fn set(&self, limits: SizeLimits) {
+        self.0.store(Self::pack(limits), Relaxed);
+    }
 }
 
 impl Observed {
     /// Registers the provider's first keyword, starts the counters and the writer.
     pub(crate) fn new(state: ProviderState, mode: &crate::mode::Mode) -> Result<Arc<Self>, Error> {
-        let default_set = state.load().sets[0].clone();
+        let (default_set, limits) = {
+            let snapshot = state.load();
+            (snapshot.sets[0].clone(), snapshot.limits)
+        };
         let counters = Arc::new(Counters::new());
         let writer = Writer::new(mode, &counters)?;
         Ok(Arc::new(Observed {
@@ -38,6 +76,7 @@ impl Observed {
             default_set,
             counters,
             writer,
+            limits: LimitsCell::new(limits),
         }))
     }
 }
@@ -75,8 +114,9 @@ impl Observe for ProviderView {
     }
 
     fn reconfigure(&self, change: &dyn Fn(SizeLimits) -> SizeLimits) {
-        let limits = self.0.state.load().limits;
-        self.0.state.reconfigure(change(limits));
+        let limits = change(self.0.limits.get());
+        self.0.state.reconfigure(limits);
+        self.0.limits.set(limits);
     }
 
     fn flush(&self) -> OTelSdkResult {

@@ -105,7 +105,7 @@ impl Pipeline {
         level: usize,
         encode: impl FnMut(&mut EventBuf, Limits, Option<u32>) -> Pass,
     ) {
-        let limits = self.observed.state.load().limits;
+        let limits = self.observed.limits.get();
         self.observed
             .writer
             .write(&self.observed.counters, limits, set, level, encode);
