@@ -1,0 +1,133 @@
+//! The `metrics/point` instruction-count case (included by path from the instruction
+//! bench): exports of a prepared `ResourceMetrics` of [`SERIES`] counter series through
+//! `metrics::Exporter` into a capture sink that refuses every write (EIO), so the cost is
+//! packing, encoding and framing, no syscall.
+//!
+//! [`run`]`(units)` makes `units / SERIES` exports after the same setup (a meter provider,
+//! the series recorded, one untimed warm-up export that grows the exporter's buffers) and
+//! the same teardown, whatever `units`: the difference between two runs, divided by the
+//! difference of their `units`, is the cost of exporting one data point in steady state.
+//! The series are those of `benches/metrics.rs`: three attributes each (`http.route` =
+//! `/api/v1/items/<i>`, `http.request.method` = `GET`, `http.response.status_code` = 200),
+//! cumulative temporality so every collection holds all of them.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::Resource;
+use otel_os_events::metrics::Exporter;
+use otel_os_events::sink::{CaptureSink, Sink};
+
+/// Data points per export: `units` are counted in these.
+pub const SERIES: u64 = 100;
+
+type Job = Box<dyn FnOnce(&ResourceMetrics) + Send>;
+
+/// A push exporter that runs the job it is given on the next collection, on the reader's
+/// thread, with the SDK's `ResourceMetrics`.
+#[derive(Clone, Default)]
+struct Driver {
+    job: Arc<Mutex<Option<Job>>>,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Driver")
+    }
+}
+
+impl PushMetricExporter for Driver {
+    fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
+        let job = self.job.lock().map(|mut j| j.take()).unwrap_or(None);
+        if let Some(job) = job {
+            job(metrics);
+        }
+        std::future::ready(Ok(()))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+/// Polls an export's future (ready at once) to completion.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// Exports [`SERIES`] data points `units / SERIES` times (after one warm-up export).
+pub fn run(units: u64) {
+    let capture = CaptureSink::new();
+    capture.fail_writes(Some(libc::EIO));
+    let exporter = Exporter::builder()
+        .with_sink(Sink::Capture(capture))
+        .build()
+        .expect("the exporter builds");
+    let driver = Driver::default();
+    let reader = PeriodicReader::builder(driver.clone())
+        .with_interval(Duration::from_secs(3600))
+        .build();
+    let provider = SdkMeterProvider::builder()
+        .with_resource(
+            Resource::builder_empty()
+                .with_service_name("benchmark")
+                .build(),
+        )
+        .with_reader(reader)
+        .build();
+    let counter = provider
+        .meter("bench")
+        .u64_counter("bench.requests.0")
+        .build();
+    for i in 0..SERIES {
+        counter.add(
+            i + 1,
+            &[
+                KeyValue::new("http.route", format!("/api/v1/items/{i}")),
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("http.response.status_code", 200),
+            ],
+        );
+    }
+    let exports = units / SERIES;
+    let (done, finished) = std::sync::mpsc::channel();
+    *driver.job.lock().expect("the driver's lock") = Some(Box::new(move |metrics| {
+        let _ = block_on(exporter.export(metrics));
+        for _ in 0..exports {
+            let _ = block_on(exporter.export(std::hint::black_box(metrics)));
+        }
+        let _ = done.send(exporter.stats().accepted);
+    }));
+    let _ = provider.force_flush();
+    let accepted = finished
+        .recv_timeout(Duration::from_secs(600))
+        .expect("the collection ran the exports");
+    assert_eq!(
+        accepted,
+        (exports + 1) * SERIES,
+        "every export saw every series"
+    );
+    let _ = provider.shutdown();
+}
