@@ -240,8 +240,8 @@ pub(crate) struct EventBuf {
     meta: Vec<u8>,
     data: Vec<u8>,
     body: Body,
-    /// The metadata was given for this event ([`use_meta`](Self::use_meta)): every call that
-    /// would write metadata leaves it alone, and only the data is written.
+    /// Data only ([`begin_data_only`](Self::begin_data_only)): every call that would write
+    /// metadata leaves it alone.
     meta_given: bool,
     /// A cut string changed a format byte of the metadata since the event started.
     meta_patched: bool,
@@ -321,18 +321,28 @@ impl EventBuf {
         self.body = body;
     }
 
-    /// Gives the metadata of the next event, which must be exactly what the event's calls
-    /// would write (the shape cache, [`super::shape`], knows it): until
-    /// [`end_given_meta`](Self::end_given_meta), starting the event and adding fields write
-    /// their data only.
-    pub(crate) fn use_meta(&mut self, meta: &[u8]) {
+    /// Writes the next event's data only: starting it and adding fields leave the
+    /// metadata alone (empty), until [`install_meta`](Self::install_meta) puts in the
+    /// metadata of the event's shape, which the shape cache ([`super::shape`]) knows, or
+    /// [`end_data_only`](Self::end_data_only).
+    pub(crate) fn begin_data_only(&mut self) {
         self.meta.clear();
-        self.meta.extend_from_slice(meta);
         self.meta_given = true;
     }
 
-    /// Back to writing metadata too (after [`use_meta`](Self::use_meta)).
-    pub(crate) fn end_given_meta(&mut self) {
+    /// Puts in the metadata of the event just written with
+    /// [`begin_data_only`](Self::begin_data_only) (exactly what its calls would have
+    /// written) and finishes it with the descriptor it was finished with.
+    pub(crate) fn install_meta(&mut self, meta: &[u8]) {
+        self.meta.clear();
+        self.meta.extend_from_slice(meta);
+        self.meta_given = false;
+        let descriptor = self.descriptor;
+        self.finish(&descriptor);
+    }
+
+    /// Back to writing metadata too.
+    pub(crate) fn end_data_only(&mut self) {
         self.meta_given = false;
     }
 
@@ -396,6 +406,10 @@ impl EventBuf {
     /// bytes), in which case the event must not be written.
     pub(crate) fn finish(&mut self, descriptor: &EventDescriptor) -> bool {
         self.descriptor = *descriptor;
+        if self.meta_given {
+            // Data only: `install_meta` finishes the event.
+            return true;
+        }
         let Ok(meta_len) = u16::try_from(self.meta.len()) else {
             return false;
         };

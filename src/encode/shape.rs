@@ -6,8 +6,9 @@
 //! The layout describes each event's shape as a [`Signature`]: a byte string that holds
 //! everything its metadata depends on (the layout decides what, and documents it). The
 //! first event of a shape is encoded in full and its metadata kept, keyed by the whole
-//! signature; the next ones copy that metadata in one piece and write only their data
-//! ([`EventBuf::use_meta`]). A signature is compared byte for byte, never trusted by hash,
+//! signature; the next ones write only their data, in the same pass that completes their
+//! signature, then copy that metadata in one piece
+//! ([`EventBuf::install_meta`]). A signature is compared byte for byte, never trusted by hash,
 //! so two shapes can never share metadata.
 //!
 //! The cache is per thread (no lock, no shared line): [`SLOTS`] entries, each a signature
@@ -35,6 +36,9 @@ pub(crate) const MAX_META: usize = 2048;
 pub(crate) struct Signature<'a> {
     bytes: &'a mut [u8; MAX_SIGNATURE],
     len: usize,
+    /// False once anything could not be appended, or the layout found the event
+    /// uncacheable ([`give_up`](Self::give_up)).
+    ok: bool,
 }
 
 impl Signature<'_> {
@@ -44,11 +48,18 @@ impl Signature<'_> {
     fn put(&mut self, part: &[u8]) -> bool {
         let end = self.len + part.len();
         let Some(room) = self.bytes.get_mut(self.len..end) else {
+            self.ok = false;
             return false;
         };
         room.copy_from_slice(part);
         self.len = end;
         true
+    }
+
+    /// Marks the event uncacheable (e.g. a value whose metadata depends on its content).
+    #[inline]
+    pub(crate) fn give_up(&mut self) {
+        self.ok = false;
     }
 
     /// Appends two bytes (e.g. flags and a kind).
@@ -79,6 +90,7 @@ impl Signature<'_> {
     #[inline]
     fn byte_str(&mut self, kind: Option<u8>, s: &str) -> bool {
         let Ok(len) = u8::try_from(s.len()) else {
+            self.ok = false;
             return false;
         };
         let head_ok = match kind {
@@ -135,15 +147,22 @@ fn slot_of(signature: &[u8]) -> usize {
 }
 
 /// Encodes one event with `encode`, reusing the metadata of its shape when this thread has
-/// seen it. `signature` describes the shape (see [`Signature`]) and returns false if the
-/// event is not to be cached (e.g. it holds a value whose metadata depends on its content,
-/// or the signature grew too long: every method of [`Signature`] returns false then).
+/// seen it.
+///
+/// `head` begins the shape's signature (see [`Signature`]) and returns false if the event
+/// is not to be cached. `encode` is then run once with the signature, writing only the data
+/// (the metadata is left alone, [`EventBuf::begin_data_only`]); it may append the rest of
+/// the signature as it goes, in the same pass over the record, or [`give_up`]. If the
+/// signature is known, its metadata is put in and the event is done; otherwise `encode`
+/// runs again without a signature, in full, and the metadata is kept for the next time.
+///
+/// [`give_up`]: Signature::give_up
 pub(crate) fn encode_with_shape(
     buf: &mut EventBuf,
-    signature: impl FnOnce(&mut Signature<'_>) -> bool,
-    mut encode: impl FnMut(&mut EventBuf) -> Pass,
+    head: impl FnOnce(&mut Signature<'_>) -> bool,
+    mut encode: impl FnMut(&mut EventBuf, Option<&mut Signature<'_>>) -> Pass,
 ) -> Pass {
-    let cached = CACHE.try_with(|cache| {
+    let done = CACHE.try_with(|cache| {
         // A re-entrant call (a callback that logs while an event is encoded) goes without.
         let Ok(mut cache) = cache.try_borrow_mut() else {
             return None;
@@ -152,8 +171,14 @@ pub(crate) fn encode_with_shape(
         let mut sig = Signature {
             bytes: &mut cache.signature,
             len: 0,
+            ok: true,
         };
-        if !signature(&mut sig) {
+        if !head(&mut sig) || !sig.ok {
+            return None;
+        }
+        buf.begin_data_only();
+        let pass = encode(buf, Some(&mut sig));
+        if !sig.ok {
             return None;
         }
         let sig = sig.as_bytes();
@@ -161,31 +186,30 @@ pub(crate) fn encode_with_shape(
             cache.slots.resize_with(SLOTS, || None);
         }
         let slot = slot_of(sig);
-        match &cache.slots[slot] {
-            Some(entry) if *entry.signature == *sig => {
-                buf.use_meta(&entry.meta);
-                let pass = encode(buf);
-                buf.end_given_meta();
-                #[cfg(debug_assertions)]
-                check_against_full(buf, &mut encode);
-                Some(pass)
-            }
-            _ => {
-                let pass = encode(buf);
-                if pass.finished && !buf.meta_patched() && buf.meta().len() <= MAX_META {
-                    cache.slots[slot] = Some(Entry {
-                        signature: sig.into(),
-                        meta: buf.meta().into(),
-                    });
-                }
-                Some(pass)
-            }
+        if let Some(entry) = cache.slots[slot].as_ref().filter(|e| *e.signature == *sig) {
+            buf.install_meta(&entry.meta);
+            #[cfg(debug_assertions)]
+            check_against_full(buf, &mut encode);
+            return Some(pass);
         }
+        // New here: encode in full, and keep the metadata if it depends on the shape alone.
+        buf.end_data_only();
+        let pass = encode(buf, None);
+        if pass.finished && !buf.meta_patched() && buf.meta().len() <= MAX_META {
+            cache.slots[slot] = Some(Entry {
+                signature: sig.into(),
+                meta: buf.meta().into(),
+            });
+        }
+        Some(pass)
     });
-    match cached {
+    match done {
         Ok(Some(pass)) => pass,
-        // No cache on this thread now: encode in full.
-        _ => encode(buf),
+        // Uncacheable, or no cache on this thread now: encode in full.
+        _ => {
+            buf.end_data_only();
+            encode(buf, None)
+        }
     }
 }
 
@@ -198,9 +222,12 @@ fn kept() -> usize {
 /// Debug builds: the cached metadata and the data written with it are exactly what a full
 /// encoding writes.
 #[cfg(debug_assertions)]
-fn check_against_full(buf: &EventBuf, encode: &mut impl FnMut(&mut EventBuf) -> Pass) {
+fn check_against_full(
+    buf: &EventBuf,
+    encode: &mut impl FnMut(&mut EventBuf, Option<&mut Signature<'_>>) -> Pass,
+) {
     let mut full = EventBuf::new();
-    encode(&mut full);
+    encode(&mut full, None);
     assert_eq!(
         (full.meta(), full.data()),
         (buf.meta(), buf.data()),
@@ -220,7 +247,7 @@ mod tests {
         encode_with_shape(
             buf,
             |sig: &mut Signature<'_>| fields.iter().all(|f| sig.str(f)),
-            |buf| {
+            |buf, _| {
                 *calls += 1;
                 buf.start("E");
                 for f in fields {
@@ -258,7 +285,7 @@ mod tests {
             encode_with_shape(
                 &mut fresh,
                 |_| false,
-                |b| {
+                |b, _| {
                     b.start("E");
                     for f in *shape {
                         b.add_u32(f, 2, FieldFormat::Default);
@@ -300,7 +327,7 @@ mod tests {
         encode_with_shape(
             &mut buf,
             |sig| sig.str("j"),
-            |b| {
+            |b, _| {
                 b.start("E");
                 let mark = b.begin_str("j", FieldFormat::StringJson);
                 b.str_data().extend_from_slice(b"[1,2,3]");

@@ -59,7 +59,7 @@ pub(crate) struct LogContext<'a> {
 }
 
 fn is_event_id(key: &Key, value: &AnyValue) -> bool {
-    key.as_str() == "event_id" && matches!(value, AnyValue::Int(_))
+    matches!(value, AnyValue::Int(_)) && key.as_str() == "event_id"
 }
 
 /// Encodes `record` into `buf`. `truncated_from` is the size before truncation, for the
@@ -74,21 +74,31 @@ pub(crate) fn encode_log(
     limits: Limits,
     truncated_from: Option<u32>,
 ) -> Pass {
-    let encode = |buf: &mut EventBuf| {
-        encode_fields(buf, record, severity, level, cx, limits, truncated_from)
+    let encode = |buf: &mut EventBuf, sig: Option<&mut Signature<'_>>| {
+        encode_fields(
+            buf,
+            record,
+            severity,
+            level,
+            cx,
+            limits,
+            truncated_from,
+            sig,
+        )
     };
     if truncated_from.is_some() {
-        return encode(buf);
+        return encode(buf, None);
     }
-    encode_with_shape(buf, |sig| signature(sig, record, cx), encode)
+    encode_with_shape(buf, |sig| signature_head(sig, record, cx), encode)
 }
 
 /// A record's shape: what its metadata depends on besides the processor's layout. The
 /// trace context's presence, the severity text's, the record's event name's, the body's
-/// kind, the event name, and each attribute's kind and key. Only records whose body and
-/// attributes are scalars (the metadata of a list or a map depends on its content) and
-/// whose keys are shorter than 256 bytes are cached.
-fn signature(sig: &mut Signature<'_>, record: &SdkLogRecord, cx: &LogContext<'_>) -> bool {
+/// kind and the event name here; then each attribute's kind and key, appended by
+/// [`encode_fields`] as it writes them. Only records whose body and attributes are scalars
+/// (the metadata of a list or a map depends on its content) and whose keys are shorter than
+/// 256 bytes are cached.
+fn signature_head(sig: &mut Signature<'_>, record: &SdkLogRecord, cx: &LogContext<'_>) -> bool {
     let trace = record.trace_context();
     let flags = u8::from(trace.is_some_and(|tc| tc.trace_id != TraceId::INVALID))
         | u8::from(trace.is_some_and(|tc| tc.span_id != SpanId::INVALID)) << 1
@@ -101,15 +111,12 @@ fn signature(sig: &mut Signature<'_>, record: &SdkLogRecord, cx: &LogContext<'_>
             None => return false,
         },
     };
-    if !(sig.u64(cx.layout_id) && sig.put2(flags, body) && sig.str(cx.event_name)) {
-        return false;
-    }
-    record
-        .attributes_iter()
-        .all(|(key, value)| scalar_kind(value).is_some_and(|kind| sig.kind_str(kind, key.as_str())))
+    sig.u64(cx.layout_id) && sig.put2(flags, body) && sig.str(cx.event_name)
 }
 
-/// One pass of the layout in the module docs.
+/// One pass of the layout in the module docs. Given `sig`, appends each record
+/// attribute's kind and key to it (see [`signature_head`]).
+#[allow(clippy::too_many_arguments)]
 fn encode_fields(
     buf: &mut EventBuf,
     record: &SdkLogRecord,
@@ -118,6 +125,7 @@ fn encode_fields(
     cx: &LogContext<'_>,
     limits: Limits,
     truncated_from: Option<u32>,
+    mut sig: Option<&mut Signature<'_>>,
 ) -> Pass {
     begin_event(buf, cx.wire, cx.event_name);
     let trace = record
@@ -133,6 +141,14 @@ fn encode_fields(
     let record_attributes = record.attributes_iter().map(|(k, v)| (k, v, true));
     let resource = cx.resource_attributes.iter().map(|(k, v)| (k, v, false));
     for (key, value, from_record) in record_attributes.chain(resource) {
+        if let (Some(sig), true) = (sig.as_deref_mut(), from_record) {
+            match scalar_kind(value) {
+                Some(kind) => {
+                    sig.kind_str(kind, key.as_str());
+                }
+                None => sig.give_up(),
+            }
+        }
         if is_event_id(key, value) {
             if let (true, None, AnyValue::Int(id)) = (from_record, event_id, value) {
                 event_id = Some(*id);

@@ -97,9 +97,12 @@ pub(crate) fn encode_span(
     limits: Limits,
     truncated_from: Option<u32>,
 ) -> Pass {
-    let encode = |buf: &mut EventBuf| encode_fields(buf, span, cx, limits, truncated_from);
+    // The whole signature comes first: a span's attributes are read in several places.
+    let encode = |buf: &mut EventBuf, _: Option<&mut Signature<'_>>| {
+        encode_fields(buf, span, cx, limits, truncated_from)
+    };
     if truncated_from.is_some() {
-        return encode(buf);
+        return encode(buf, None);
     }
     encode_with_shape(buf, |sig| signature(sig, span, cx), encode)
 }
