@@ -97,6 +97,86 @@ fn every_instrument_kind_point_for_point() {
     }
 }
 
+/// Records, besides [`record_everything`], what that leaves out: array attributes, empty
+/// and negative histograms, u64 values above `i64::MAX`, schema URLs.
+fn record_the_rest(provider: &SdkMeterProvider) {
+    use opentelemetry::{Array, InstrumentationScope, StringValue, Value};
+    let scope = InstrumentationScope::builder("scope.c")
+        .with_schema_url("https://opentelemetry.io/schemas/1.2.0")
+        .build();
+    let m = provider.meter_with_scope(scope);
+    let arrays = [
+        KeyValue::new("a.b", Value::Array(Array::Bool(vec![true, false]))),
+        KeyValue::new("a.i", Value::Array(Array::I64(vec![0, -1, i64::MAX]))),
+        KeyValue::new("a.f", Value::Array(Array::F64(vec![0.0, -2.5]))),
+        KeyValue::new(
+            "a.s",
+            Value::Array(Array::String(vec![StringValue::from(""), "x".into()])),
+        ),
+        KeyValue::new("a.empty", Value::Array(Array::I64(Vec::new()))),
+        KeyValue::new("zero", 0),
+        KeyValue::new("false", false),
+        KeyValue::new("nothing", ""),
+    ];
+    m.u64_counter("arrays").build().add(1, &arrays);
+    m.u64_gauge("huge").build().record(u64::MAX, &[]);
+    m.i64_gauge("zero").build().record(0, &[]);
+    m.f64_histogram("no.bounds")
+        .with_boundaries(Vec::new())
+        .build()
+        .record(-3.0, &arrays[..2]);
+    let e = m.f64_histogram("exp.negative").build();
+    for v in [-1e-3, -5.0, -1e9, 0.0] {
+        e.record(v, &[]);
+    }
+    m.u64_histogram("exp.zero").build().record(0, &[]);
+}
+
+/// The bytes of one event are, byte for byte, what prost writes for the request
+/// `opentelemetry_proto` converts the same export into: every metric kind, every attribute
+/// type, schema URLs.
+#[test]
+fn the_bytes_are_those_of_opentelemetry_proto() {
+    for temporality in [Temporality::Delta, Temporality::Cumulative] {
+        let capture = CaptureSink::new();
+        let p = metrics_pipeline(
+            Exporter::builder()
+                .with_temporality(temporality)
+                .with_max_event_size(MAX_MAX_EVENT_SIZE),
+            Some(&capture),
+            |b| {
+                views(b).with_resource(
+                    opentelemetry_sdk::Resource::builder_empty()
+                        .with_schema_url(
+                            [KeyValue::new("service.name", "svc")],
+                            "https://opentelemetry.io/schemas/1.1.0",
+                        )
+                        .build(),
+                )
+            },
+        );
+        record_everything(&p.provider);
+        record_the_rest(&p.provider);
+        p.provider.force_flush().unwrap();
+        let captured = capture.take();
+        assert_eq!(captured.len(), 1, "one event");
+        let event = parse_event(&captured[0].payload);
+        let seen = p.seen.lock();
+        let reference = &seen.references[0];
+        assert_eq!(
+            &captured[0].payload[16..],
+            &reference[..],
+            "{temporality:?}: decoded ours {:#?}",
+            event.request
+        );
+        assert_eq!(
+            flatten_proto([&event.request]).len(),
+            seen.exports[0].len(),
+            "every point"
+        );
+    }
+}
+
 /// Exports `n` series of one counter and returns (events, largest event).
 fn pack_series(n: usize, max: usize) -> (usize, usize) {
     pack_series_in(n, max, otel_os_events::mode::Mode::Sync)

@@ -1,23 +1,24 @@
 //! Pure encoding of metrics, no I/O: the SDK's `ResourceMetrics` becomes OTLP
-//! `ExportMetricsServiceRequest` buffers (prost-encoded), each holding as many data points as
-//! fit the size limit.
+//! `ExportMetricsServiceRequest` buffers, each holding as many data points as fit the size
+//! limit.
 //!
-//! Sizes are computed, not guessed: every data point's `encoded_len` is measured once, and
-//! the size of the request around it (resource, scope, metric envelopes, each wrapped in a
-//! tag and a varint length) follows exactly from those lengths, so deciding "does this point
-//! still fit" costs O(1). The request actually encoded is checked against the limit again
-//! before it is handed out.
+//! The protobuf is written straight from the SDK's borrowed data with prost's encoding
+//! functions ([`otlp`](super::otlp)): no owned OTLP message is built. The envelopes (resource,
+//! scopes, metrics: their own fields, without children) are encoded once per export; each
+//! data point once, into a reused buffer, which also measures it. Every buffer lives in a
+//! [`Scratch`] the exporter keeps, so packing an export in steady state allocates nothing.
+//!
+//! Sizes are computed, not guessed: every data point's length is measured once, and the size
+//! of the request around it (resource, scope, metric envelopes, each wrapped in a tag and a
+//! varint length) follows exactly from those lengths, so deciding "does this point still
+//! fit" costs O(1). The request is measured again from what it holds before it is handed out,
+//! and checked against the limit.
 
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
-use opentelemetry_proto::tonic::metrics::v1::{
-    metric::Data, ExponentialHistogramDataPoint, HistogramDataPoint, Metric, NumberDataPoint,
-    ResourceMetrics, ScopeMetrics, SummaryDataPoint,
-};
-use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_sdk::metrics::data::{self as sdk, AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::Temporality;
 use prost::encoding::encoded_len_varint;
-use prost::Message;
+
+use super::otlp::{self, nanos, Num};
 
 /// The tracepoint every metrics event goes to.
 pub const TRACEPOINT_NAME: &str = "otlp_metrics";
@@ -104,32 +105,104 @@ pub(crate) fn count_points(rm: &sdk::ResourceMetrics) -> u64 {
         .sum()
 }
 
-/// Packs `rm` into buffers of at most `max_buffer_len` bytes, calling `emit(buffer, points)`
-/// for each, in order. Uses `scratch` as the encoding buffer.
+/// Packs `rm` into buffers of at most `max_buffer_len` bytes, calling `emit(request, points)`
+/// for each, in order; `request` writes the buffer where the caller wants it. Uses `scratch`
+/// for everything it writes: after the first exports nothing is allocated.
 pub(crate) fn pack_resource_metrics(
     rm: &sdk::ResourceMetrics,
     max_buffer_len: usize,
-    scratch: &mut Vec<u8>,
-    emit: impl FnMut(&[u8], u64),
+    scratch: &mut Scratch,
+    emit: impl FnMut(Request<'_>, u64),
 ) -> PackReport {
     let resource = rm.resource();
-    let mut packer = Packer::new(
-        Resource::from(resource),
-        resource.schema_url().unwrap_or_default().to_owned(),
-        max_buffer_len,
-        scratch,
-        emit,
+    let mut packer = Packer::new(max_buffer_len, scratch, emit);
+    packer.resource(
+        |b| otlp::put_resource(resource, b),
+        |b| otlp::put_str(3, resource.schema_url().unwrap_or_default(), b),
     );
     for sm in rm.scope_metrics() {
+        let scope = sm.scope();
         packer.scope(
-            InstrumentationScope::from((sm.scope(), None)),
-            sm.scope().schema_url().unwrap_or_default().to_owned(),
+            |b| otlp::put_scope(scope, b),
+            |b| otlp::put_str(3, scope.schema_url().unwrap_or_default(), b),
         );
         for metric in sm.metrics() {
-            packer.metric(Metric::from(metric));
+            match metric.data() {
+                AggregatedMetrics::F64(d) => pack_metric(&mut packer, metric, d),
+                AggregatedMetrics::U64(d) => pack_metric(&mut packer, metric, d),
+                AggregatedMetrics::I64(d) => pack_metric(&mut packer, metric, d),
+            }
         }
     }
     packer.finish()
+}
+
+/// Field numbers of `Metric.data`'s members.
+const GAUGE: u32 = 5;
+const SUM: u32 = 7;
+const HISTOGRAM: u32 = 9;
+const EXPONENTIAL_HISTOGRAM: u32 = 10;
+
+/// Adds every data point of `metric` (whose data is `data`), in order.
+fn pack_metric<'n, T: Num, F: FnMut(Request<'_>, u64)>(
+    packer: &mut Packer<'_, 'n, F>,
+    metric: &'n sdk::Metric,
+    data: &MetricData<T>,
+) {
+    // name (1), description (2), unit (3); the data member follows, metadata (12) is empty.
+    let head = |b: &mut Vec<u8>| {
+        otlp::put_str(1, metric.name(), b);
+        otlp::put_str(2, metric.description(), b);
+        otlp::put_str(3, metric.unit(), b);
+    };
+    // Each data message: data_points (1), then aggregation_temporality (2) and, for sums,
+    // is_monotonic (3).
+    let temporality = |t: Temporality, b: &mut Vec<u8>| {
+        prost::encoding::int32::encode(2, &otlp::temporality(t), b)
+    };
+    match data {
+        MetricData::Gauge(g) => {
+            packer.metric(metric.name(), head, GAUGE, |_| {});
+            let times = (g.start_time().map(nanos).unwrap_or(0), nanos(g.time()));
+            for p in g.data_points() {
+                packer.point(|b| {
+                    otlp::put_number_point(times, p.value(), p.exemplars(), p.attributes(), b)
+                });
+            }
+        }
+        MetricData::Sum(s) => {
+            packer.metric(metric.name(), head, SUM, |b| {
+                temporality(s.temporality(), b);
+                if s.is_monotonic() {
+                    prost::encoding::bool::encode(3, &true, b);
+                }
+            });
+            let times = (nanos(s.start_time()), nanos(s.time()));
+            for p in s.data_points() {
+                packer.point(|b| {
+                    otlp::put_number_point(times, p.value(), p.exemplars(), p.attributes(), b)
+                });
+            }
+        }
+        MetricData::Histogram(h) => {
+            packer.metric(metric.name(), head, HISTOGRAM, |b| {
+                temporality(h.temporality(), b)
+            });
+            let times = (nanos(h.start_time()), nanos(h.time()));
+            for p in h.data_points() {
+                packer.point(|b| otlp::put_histogram_point(times, p, b));
+            }
+        }
+        MetricData::ExponentialHistogram(h) => {
+            packer.metric(metric.name(), head, EXPONENTIAL_HISTOGRAM, |b| {
+                temporality(h.temporality(), b)
+            });
+            let times = (nanos(h.start_time()), nanos(h.time()));
+            for p in h.data_points() {
+                packer.point(|b| otlp::put_exponential_point(times, p, b));
+            }
+        }
+    }
 }
 
 /// Length of a length-delimited field with a one-byte key holding `len` bytes. Every field
@@ -149,7 +222,7 @@ struct Sizes {
 
 #[derive(Debug, Clone, Copy)]
 struct ScopeSizes {
-    id: u64,
+    id: usize,
     /// The ScopeMetrics without metrics.
     head: usize,
     /// Wrapped lengths of the metrics already finished in this scope.
@@ -159,7 +232,7 @@ struct ScopeSizes {
 
 #[derive(Debug, Clone, Copy)]
 struct MetricSizes {
-    id: u64,
+    id: usize,
     /// The Metric without data.
     head: usize,
     /// The data message (Sum, Gauge, ...) without data points.
@@ -210,235 +283,328 @@ impl Sizes {
     }
 }
 
-/// A data point message and where it goes in a metric's data.
-trait Point: Message + Sized {
-    fn points(data: &mut Data) -> Option<&mut Vec<Self>>;
+/// A byte range of [`Scratch::heads`] or [`Scratch::points`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: usize,
+    end: usize,
 }
 
-impl Point for NumberDataPoint {
-    fn points(data: &mut Data) -> Option<&mut Vec<Self>> {
-        match data {
-            Data::Gauge(g) => Some(&mut g.data_points),
-            Data::Sum(s) => Some(&mut s.data_points),
-            _ => None,
-        }
+impl Span {
+    fn len(self) -> usize {
+        self.end - self.start
+    }
+
+    fn of(self, buf: &[u8]) -> &[u8] {
+        &buf[self.start..self.end]
     }
 }
 
-impl Point for HistogramDataPoint {
-    fn points(data: &mut Data) -> Option<&mut Vec<Self>> {
-        match data {
-            Data::Histogram(h) => Some(&mut h.data_points),
-            _ => None,
-        }
+/// A message's own fields, encoded once per export: those before its children (`pre`) and
+/// those after (`post`), as prost orders fields by tag.
+#[derive(Debug, Clone, Copy, Default)]
+struct Envelope {
+    pre: Span,
+    post: Span,
+}
+
+impl Envelope {
+    fn len(self) -> usize {
+        self.pre.len() + self.post.len()
     }
 }
 
-impl Point for ExponentialHistogramDataPoint {
-    fn points(data: &mut Data) -> Option<&mut Vec<Self>> {
-        match data {
-            Data::ExponentialHistogram(h) => Some(&mut h.data_points),
-            _ => None,
+/// A metric's envelope and that of its data message (field `data_tag` of the metric).
+#[derive(Debug, Clone, Copy)]
+struct MetricEnvelope {
+    metric: Envelope,
+    data_tag: u32,
+    data: Envelope,
+}
+
+/// Consecutive points of one metric in the request being filled.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// Index in [`Scratch::scopes`].
+    scope: usize,
+    /// Index in [`Scratch::metrics`].
+    metric: usize,
+    /// The points, each with its key and length, in [`Scratch::points`].
+    points: Span,
+}
+
+/// The packer's buffers, kept by the exporter across exports: cleared, never dropped, so an
+/// export in steady state allocates nothing here.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    /// The envelopes of this export: the resource's, every scope's and metric's.
+    heads: Vec<u8>,
+    resource: Envelope,
+    scopes: Vec<Envelope>,
+    metrics: Vec<MetricEnvelope>,
+    /// The points of the request being filled, each with its key and length.
+    points: Vec<u8>,
+    /// Where those points go.
+    runs: Vec<Run>,
+    /// The point being measured.
+    point: Vec<u8>,
+}
+
+impl Scratch {
+    /// Appends what `write` writes to `heads`.
+    fn head(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Span {
+        let start = self.heads.len();
+        write(&mut self.heads);
+        Span {
+            start,
+            end: self.heads.len(),
         }
+    }
+
+    fn envelope(
+        &mut self,
+        pre: impl FnOnce(&mut Vec<u8>),
+        post: impl FnOnce(&mut Vec<u8>),
+    ) -> Envelope {
+        Envelope {
+            pre: self.head(pre),
+            post: self.head(post),
+        }
+    }
+
+    /// The content length of the metric of `run`.
+    fn metric_len(&self, run: &Run) -> usize {
+        let m = &self.metrics[run.metric];
+        m.metric.len() + wrap(m.data.len() + run.points.len())
+    }
+
+    /// The content length of the ScopeMetrics of `runs` (all of one scope).
+    fn scope_len(&self, runs: &[Run]) -> usize {
+        let head = runs.first().map_or(0, |r| self.scopes[r.scope].len());
+        head + runs.iter().map(|r| wrap(self.metric_len(r))).sum::<usize>()
+    }
+
+    /// The request's runs, one slice per scope.
+    fn scope_groups(&self) -> impl Iterator<Item = &[Run]> {
+        self.runs.chunk_by(|a, b| a.scope == b.scope)
+    }
+
+    /// The content length of the request's ResourceMetrics.
+    fn resource_metrics_len(&self) -> usize {
+        self.resource.len()
+            + self
+                .scope_groups()
+                .map(|g| wrap(self.scope_len(g)))
+                .sum::<usize>()
     }
 }
 
-impl Point for SummaryDataPoint {
-    fn points(data: &mut Data) -> Option<&mut Vec<Self>> {
-        match data {
-            Data::Summary(s) => Some(&mut s.data_points),
-            _ => None,
-        }
-    }
+/// One full request, ready to be written: an `ExportMetricsServiceRequest` of
+/// [`len`](Self::len) bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request<'s> {
+    scratch: &'s Scratch,
+    /// The ResourceMetrics' content length.
+    content: usize,
 }
 
-/// The encoded length of a data message without its data points.
-fn data_head_len(data: &Data) -> usize {
-    match data {
-        Data::Gauge(m) => m.encoded_len(),
-        Data::Sum(m) => m.encoded_len(),
-        Data::Histogram(m) => m.encoded_len(),
-        Data::ExponentialHistogram(m) => m.encoded_len(),
-        Data::Summary(m) => m.encoded_len(),
+impl Request<'_> {
+    /// The encoded length.
+    pub(crate) fn len(&self) -> usize {
+        wrap(self.content)
+    }
+
+    /// Appends the request's bytes to `out`.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        let s = self.scratch;
+        let start = out.len();
+        out.reserve(self.len());
+        otlp::put_header(1, self.content, out);
+        out.extend_from_slice(s.resource.pre.of(&s.heads));
+        for group in s.scope_groups() {
+            let scope = s.scopes[group[0].scope];
+            otlp::put_header(2, s.scope_len(group), out);
+            out.extend_from_slice(scope.pre.of(&s.heads));
+            for run in group {
+                let m = &s.metrics[run.metric];
+                otlp::put_header(2, s.metric_len(run), out);
+                out.extend_from_slice(m.metric.pre.of(&s.heads));
+                otlp::put_header(m.data_tag, m.data.len() + run.points.len(), out);
+                out.extend_from_slice(m.data.pre.of(&s.heads));
+                out.extend_from_slice(run.points.of(&s.points));
+                out.extend_from_slice(m.data.post.of(&s.heads));
+                out.extend_from_slice(m.metric.post.of(&s.heads));
+            }
+            out.extend_from_slice(scope.post.of(&s.heads));
+        }
+        out.extend_from_slice(s.resource.post.of(&s.heads));
+        debug_assert_eq!(out.len() - start, self.len());
+    }
+
+    /// The request's bytes in a new buffer.
+    #[cfg(test)]
+    pub(crate) fn to_vec(self) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.write(&mut v);
+        v
     }
 }
 
 /// Fills requests point by point for one resource and hands each full one to `emit`.
-pub(crate) struct Packer<'b, F: FnMut(&[u8], u64)> {
+///
+/// Call [`resource`](Self::resource) first, then [`scope`](Self::scope), each scope's
+/// [`metric`](Self::metric)s and each metric's [`point`](Self::point)s, in order, then
+/// [`finish`](Self::finish). Envelopes are passed as functions writing their own fields
+/// (before and after their children, in tag order), points as functions writing theirs.
+pub(crate) struct Packer<'s, 'n, F: FnMut(Request<'_>, u64)> {
     max: usize,
-    scratch: &'b mut Vec<u8>,
+    s: &'s mut Scratch,
     emit: F,
-    /// The request being filled: one ResourceMetrics with the resource.
-    request: ExportMetricsServiceRequest,
-    rm_head: usize,
-    /// The current scope without metrics, its length and id.
-    scope: ScopeMetrics,
-    scope_head: usize,
-    next_id: u64,
-    scope_id: u64,
+    /// The current scope and metric: indexes in `s.scopes` and `s.metrics`.
+    scope: usize,
+    metric: usize,
+    metric_name: &'n str,
     sizes: Sizes,
     points_in_request: u64,
     report: PackReport,
 }
 
-impl<'b, F: FnMut(&[u8], u64)> Packer<'b, F> {
-    /// A packer for `resource`'s metrics, into buffers of at most `max` bytes.
-    pub(crate) fn new(
-        resource: Resource,
-        schema_url: String,
-        max: usize,
-        scratch: &'b mut Vec<u8>,
-        emit: F,
-    ) -> Self {
-        let rm = ResourceMetrics {
-            resource: Some(resource),
-            scope_metrics: Vec::new(),
-            schema_url,
-        };
-        let rm_head = rm.encoded_len();
+impl<'s, 'n, F: FnMut(Request<'_>, u64)> Packer<'s, 'n, F> {
+    /// A packer into buffers of at most `max` bytes.
+    pub(crate) fn new(max: usize, scratch: &'s mut Scratch, emit: F) -> Self {
+        scratch.heads.clear();
+        scratch.scopes.clear();
+        scratch.metrics.clear();
+        scratch.points.clear();
+        scratch.runs.clear();
+        scratch.resource = Envelope::default();
         Packer {
             max,
-            scratch,
+            s: scratch,
             emit,
-            request: ExportMetricsServiceRequest {
-                resource_metrics: vec![rm],
-            },
-            rm_head,
-            scope: ScopeMetrics::default(),
-            scope_head: ScopeMetrics::default().encoded_len(),
-            next_id: 0,
-            scope_id: 0,
+            scope: 0,
+            metric: 0,
+            metric_name: "",
             sizes: Sizes::default(),
             points_in_request: 0,
             report: PackReport::default(),
         }
     }
 
-    fn id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
+    /// Sets the ResourceMetrics' own fields: `pre` writes those before its scopes (the
+    /// resource, field 1), `post` those after (schema_url, 3).
+    pub(crate) fn resource(
+        &mut self,
+        pre: impl FnOnce(&mut Vec<u8>),
+        post: impl FnOnce(&mut Vec<u8>),
+    ) {
+        self.s.resource = self.s.envelope(pre, post);
     }
 
-    /// Starts a scope: the metrics that follow belong to it.
-    pub(crate) fn scope(&mut self, scope: InstrumentationScope, schema_url: String) {
-        self.scope = ScopeMetrics {
-            scope: Some(scope),
-            metrics: Vec::new(),
-            schema_url,
-        };
-        self.scope_head = self.scope.encoded_len();
-        self.scope_id = self.id();
+    /// Starts a scope: the metrics that follow belong to it. `pre` writes the ScopeMetrics'
+    /// fields before its metrics (the scope, 1), `post` those after (schema_url, 3).
+    pub(crate) fn scope(
+        &mut self,
+        pre: impl FnOnce(&mut Vec<u8>),
+        post: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let envelope = self.s.envelope(pre, post);
+        self.s.scopes.push(envelope);
+        self.scope = self.s.scopes.len() - 1;
     }
 
-    /// Adds every data point of `metric`, in order.
-    pub(crate) fn metric(&mut self, mut metric: Metric) {
-        let Some(mut data) = metric.data.take() else {
-            return;
-        };
-        match &mut data {
-            Data::Gauge(g) => {
-                let points = std::mem::take(&mut g.data_points);
-                self.points(metric, data, points);
-            }
-            Data::Sum(s) => {
-                let points = std::mem::take(&mut s.data_points);
-                self.points(metric, data, points);
-            }
-            Data::Histogram(h) => {
-                let points = std::mem::take(&mut h.data_points);
-                self.points(metric, data, points);
-            }
-            Data::ExponentialHistogram(h) => {
-                let points = std::mem::take(&mut h.data_points);
-                self.points(metric, data, points);
-            }
-            Data::Summary(s) => {
-                let points = std::mem::take(&mut s.data_points);
-                self.points(metric, data, points);
-            }
-        }
+    /// Starts a metric named `name` (for the oversize report) in the current scope: `head`
+    /// writes the Metric's fields before its data (name, description, unit), `data_tag` is
+    /// the data member's field number, `data_tail` writes the data message's fields after its
+    /// data points.
+    pub(crate) fn metric(
+        &mut self,
+        name: &'n str,
+        head: impl FnOnce(&mut Vec<u8>),
+        data_tag: u32,
+        data_tail: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let metric = self.s.envelope(head, |_| {});
+        let data = self.s.envelope(|_| {}, data_tail);
+        self.s.metrics.push(MetricEnvelope {
+            metric,
+            data_tag,
+            data,
+        });
+        self.metric = self.s.metrics.len() - 1;
+        self.metric_name = name;
     }
 
-    /// Adds `points` of the metric whose envelope (data emptied) is `metric` + `data`.
-    fn points<P: Point>(&mut self, mut metric: Metric, data: Data, points: Vec<P>) {
-        let metric_sizes = MetricSizes {
-            id: self.id(),
-            head: metric.encoded_len(),
-            data_head: data_head_len(&data),
-            points: 0,
-        };
-        metric.data = Some(data);
-        for point in points {
-            self.report.points += 1;
-            self.point(&metric, metric_sizes, point);
-        }
-    }
-
-    fn scope_sizes(&self) -> ScopeSizes {
-        ScopeSizes {
-            id: self.scope_id,
-            head: self.scope_head,
+    /// Adds one data point of the current metric: `write` writes its fields.
+    pub(crate) fn point(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.report.points += 1;
+        self.s.point.clear();
+        write(&mut self.s.point);
+        let len = self.s.point.len();
+        let scope_sizes = ScopeSizes {
+            // Ids start at 1: `Sizes::default()` holds none.
+            id: self.scope + 1,
+            head: self.s.scopes[self.scope].len(),
             metrics_done: 0,
             metric: None,
-        }
-    }
-
-    fn point<P: Point>(&mut self, metric: &Metric, metric_sizes: MetricSizes, point: P) {
-        let len = point.encoded_len();
-        let mut sizes = self.sizes.with_point(self.scope_sizes(), metric_sizes, len);
-        if sizes.total(self.rm_head) > self.max {
+        };
+        let m = &self.s.metrics[self.metric];
+        let metric_sizes = MetricSizes {
+            id: self.metric + 1,
+            head: m.metric.len(),
+            data_head: m.data.len(),
+            points: 0,
+        };
+        let rm_head = self.s.resource.len();
+        let mut sizes = self.sizes.with_point(scope_sizes, metric_sizes, len);
+        if sizes.total(rm_head) > self.max {
             // Does it fit in an empty request? If not, drop it and keep filling this one.
-            let alone = Sizes::default().with_point(self.scope_sizes(), metric_sizes, len);
-            if alone.total(self.rm_head) > self.max {
-                self.report.oversize(1, &metric.name);
+            let alone = Sizes::default().with_point(scope_sizes, metric_sizes, len);
+            if alone.total(rm_head) > self.max {
+                self.report.oversize(1, self.metric_name);
                 return;
             }
             self.flush();
             sizes = alone;
         }
-        let new_scope = self.sizes.scope.map(|s| s.id) != Some(self.scope_id);
-        let new_metric = new_scope
-            || self.sizes.scope.and_then(|s| s.metric).map(|m| m.id) != Some(metric_sizes.id);
         self.sizes = sizes;
         self.points_in_request += 1;
-        let scopes = &mut self.request.resource_metrics[0].scope_metrics;
-        if new_scope {
-            scopes.push(self.scope.clone());
-        }
-        let Some(scope) = scopes.last_mut() else {
-            return;
-        };
-        if new_metric {
-            scope.metrics.push(metric.clone());
-        }
-        if let Some(points) = scope
-            .metrics
-            .last_mut()
-            .and_then(|m| m.data.as_mut())
-            .and_then(P::points)
-        {
-            points.push(point);
+        let start = self.s.points.len();
+        otlp::put_header(1, len, &mut self.s.points);
+        self.s.points.extend_from_slice(&self.s.point);
+        let end = self.s.points.len();
+        match self.s.runs.last_mut() {
+            Some(run) if run.scope == self.scope && run.metric == self.metric => {
+                run.points.end = end;
+            }
+            _ => self.s.runs.push(Run {
+                scope: self.scope,
+                metric: self.metric,
+                points: Span { start, end },
+            }),
         }
     }
 
-    /// Encodes the request filled so far, hands it out, and starts an empty one.
+    /// Hands out the request filled so far and starts an empty one.
     fn flush(&mut self) {
         if self.points_in_request == 0 {
             return;
         }
-        self.scratch.clear();
-        // Encoding into a Vec cannot run out of room.
-        let encoded = self.request.encode(self.scratch).is_ok();
-        debug_assert_eq!(self.scratch.len(), self.sizes.total(self.rm_head));
-        if encoded && self.scratch.len() <= self.max {
-            (self.emit)(self.scratch, self.points_in_request);
+        let request = Request {
+            scratch: self.s,
+            content: self.s.resource_metrics_len(),
+        };
+        debug_assert_eq!(request.len(), self.sizes.total(self.s.resource.len()));
+        if request.len() <= self.max {
+            (self.emit)(request, self.points_in_request);
             self.report.events += 1;
         } else {
             // Not reachable if the size arithmetic is right; never write oversize anyway.
             let points = self.points_in_request;
             self.report.oversize(points, "(size computation)");
         }
-        self.request.resource_metrics[0].scope_metrics.clear();
+        self.s.points.clear();
+        self.s.runs.clear();
         self.sizes = Sizes::default();
         self.points_in_request = 0;
     }
@@ -446,6 +612,10 @@ impl<'b, F: FnMut(&[u8], u64)> Packer<'b, F> {
     /// Hands out the last request and returns what packing did.
     pub(crate) fn finish(mut self) -> PackReport {
         self.flush();
+        // A point longer than any buffer was dropped: keep no room for the next one.
+        if self.s.point.capacity() > 2 * MAX_BUFFER_LEN {
+            self.s.point = Vec::new();
+        }
         self.report
     }
 }
@@ -453,8 +623,17 @@ impl<'b, F: FnMut(&[u8], u64)> Packer<'b, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
-    use opentelemetry_proto::tonic::metrics::v1::{number_data_point, Gauge, Histogram, Sum};
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{
+        any_value, AnyValue, InstrumentationScope, KeyValue,
+    };
+    use opentelemetry_proto::tonic::metrics::v1::{
+        metric::Data, number_data_point, Gauge, Histogram, HistogramDataPoint, Metric,
+        NumberDataPoint, Sum,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use prost::encoding::message;
+    use prost::Message;
 
     fn kv(key: &str, value: &str) -> KeyValue {
         KeyValue {
@@ -487,29 +666,71 @@ mod tests {
         }
     }
 
-    /// Packs metrics (all in one scope) and returns the decoded requests and the report.
+    /// The data member's field number, the data message without points, and the points.
+    fn split(data: &Data) -> (u32, Vec<u8>, Vec<Vec<u8>>) {
+        fn points<P: Message>(p: &[P]) -> Vec<Vec<u8>> {
+            p.iter().map(Message::encode_to_vec).collect()
+        }
+        match data {
+            Data::Gauge(g) => (5, Vec::new(), points(&g.data_points)),
+            Data::Sum(s) => {
+                let tail = Sum {
+                    data_points: Vec::new(),
+                    ..s.clone()
+                };
+                (7, tail.encode_to_vec(), points(&s.data_points))
+            }
+            Data::Histogram(h) => {
+                let tail = Histogram {
+                    data_points: Vec::new(),
+                    ..h.clone()
+                };
+                (9, tail.encode_to_vec(), points(&h.data_points))
+            }
+            _ => unimplemented!("not used by these tests"),
+        }
+    }
+
+    /// Packs metrics (all in one scope) through the packer, envelopes and points encoded by
+    /// prost from `opentelemetry_proto` structs, and returns the decoded requests and the
+    /// report.
     fn pack(
         resource: Resource,
         metrics: Vec<Metric>,
         max: usize,
     ) -> (Vec<ExportMetricsServiceRequest>, PackReport) {
         let mut out = Vec::new();
-        let mut scratch = Vec::new();
-        let mut packer = Packer::new(resource, String::new(), max, &mut scratch, |b, n| {
-            let req = ExportMetricsServiceRequest::decode(b).unwrap();
+        let mut scratch = Scratch::default();
+        let mut packer = Packer::new(max, &mut scratch, |r: Request<'_>, n| {
+            let b = r.to_vec();
+            assert_eq!(b.len(), r.len());
+            let req = ExportMetricsServiceRequest::decode(&b[..]).unwrap();
             assert!(b.len() <= max, "{} > {max}", b.len());
             assert_eq!(req.encoded_len(), b.len());
+            assert_eq!(req.encode_to_vec(), b, "the bytes prost writes");
             out.push((req, n));
         });
-        packer.scope(
-            InstrumentationScope {
-                name: "scope".into(),
-                ..Default::default()
-            },
-            String::new(),
-        );
-        for m in metrics {
-            packer.metric(m);
+        packer.resource(|b| message::encode(1, &resource, b), |_| {});
+        let scope = InstrumentationScope {
+            name: "scope".into(),
+            ..Default::default()
+        };
+        packer.scope(|b| message::encode(1, &scope, b), |_| {});
+        for m in &metrics {
+            let head = Metric {
+                data: None,
+                ..m.clone()
+            };
+            let (tag, tail, points) = split(m.data.as_ref().unwrap());
+            packer.metric(
+                &m.name,
+                |b| b.extend_from_slice(&head.encode_to_vec()),
+                tag,
+                |b| b.extend_from_slice(&tail),
+            );
+            for p in points {
+                packer.point(|b| b.extend_from_slice(&p));
+            }
         }
         let report = packer.finish();
         let mut reqs = Vec::new();
@@ -679,6 +900,20 @@ mod tests {
                 .map(Message::encode_to_vec)
                 .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn the_scratch_keeps_no_room_for_dropped_giants() {
+        let mut scratch = Scratch::default();
+        let mut packer = Packer::new(8168, &mut scratch, |_: Request<'_>, _| {});
+        packer.resource(|_| {}, |_| {});
+        packer.scope(|_| {}, |_| {});
+        packer.metric("giant", |_| {}, 7, |_| {});
+        packer.point(|b| b.resize(3 * MAX_BUFFER_LEN, 1));
+        packer.point(|b| b.resize(10, 1));
+        let report = packer.finish();
+        assert_eq!((report.points, report.oversize, report.events), (2, 1, 1));
+        assert!(scratch.point.capacity() <= 2 * MAX_BUFFER_LEN);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::error::Error;
 use crate::stats::Counters;
 use crate::stats::{DropReason, Stats};
 
-use super::encode::{count_points, pack_resource_metrics, TRACEPOINT_NAME};
+use super::encode::{count_points, pack_resource_metrics, Scratch, TRACEPOINT_NAME};
 use super::ExporterBuilder;
 
 /// Writes OpenTelemetry metrics to the user_events tracepoint `otlp_metrics`, packing as many
@@ -37,8 +37,9 @@ pub struct Exporter {
     shared: Arc<Shared>,
     temporality: Temporality,
     shut_down: AtomicBool,
-    /// The encoding buffer, reused across exports.
-    scratch: Mutex<Vec<u8>>,
+    /// The packer's buffers, reused across exports (an export takes the lock once; exports
+    /// run on the reader's thread, one at a time).
+    scratch: Mutex<Scratch>,
 }
 
 /// What an exporter shares with its handles.
@@ -135,7 +136,7 @@ impl Exporter {
             shared,
             temporality,
             shut_down: AtomicBool::new(false),
-            scratch: Mutex::new(Vec::new()),
+            scratch: Mutex::new(Scratch::default()),
         })
     }
 
@@ -180,11 +181,11 @@ impl Exporter {
             metrics,
             self.max_event_size() - shared.framing.overhead(),
             &mut scratch,
-            |buffer, points| {
+            |request, points| {
                 shared
                     .writer
                     .write_payload(&shared.counters, &shared.tracepoint, points, |event| {
-                        shared.framing.fill(event, buffer)
+                        shared.framing.fill(event, &request)
                     })
             },
         );

@@ -16,7 +16,7 @@ use tracelogging::Guid;
 use crate::encode::{EventBuf, EventDescriptor, Wire};
 use crate::sink::{Definition, Sink, Tracepoint};
 
-use super::encode::{header, HEADER_LEN, TRACEPOINT_FIELDS, TRACEPOINT_NAME};
+use super::encode::{header, Request, HEADER_LEN, TRACEPOINT_FIELDS, TRACEPOINT_NAME};
 
 /// The ETW provider metrics agents listen to.
 pub const ETW_PROVIDER_NAME: &str = "NativeMetricsExtension_Provider";
@@ -70,17 +70,25 @@ impl Framing {
         }
     }
 
-    /// Fills `event` with `buffer` framed, ready to write (now, or by the flush thread).
-    pub(crate) fn fill(&self, event: &mut EventBuf, buffer: &[u8]) {
+    /// Fills `event` with `request` framed, ready to write (now, or by the flush thread):
+    /// the request is written in place, after the header.
+    pub(crate) fn fill(&self, event: &mut EventBuf, request: &Request<'_>) {
+        self.fill_with(event, request.len(), |payload| request.write(payload));
+    }
+
+    /// Fills `event` with the buffer of `len` bytes that `write` appends.
+    fn fill_with(&self, event: &mut EventBuf, len: usize, write: impl FnOnce(&mut Vec<u8>)) {
         let payload = match self {
             Framing::UserEvents => {
                 let payload = event.start_raw_payload();
-                payload.extend_from_slice(&header(buffer.len()));
+                payload.extend_from_slice(&header(len));
                 payload
             }
             Framing::Etw { .. } => start_etw(event),
         };
-        payload.extend_from_slice(buffer);
+        let start = payload.len();
+        write(payload);
+        debug_assert_eq!(payload.len() - start, len);
     }
 }
 
@@ -108,7 +116,7 @@ mod tests {
         for capture in [CaptureSink::new(), CaptureSink::etw()] {
             let (framing, tracepoint) = Framing::register(&Sink::Capture(capture.clone()));
             let mut event = EventBuf::new();
-            framing.fill(&mut event, &buffer);
+            framing.fill_with(&mut event, buffer.len(), |p| p.extend_from_slice(&buffer));
             assert_eq!(event.len(), framing.overhead() + buffer.len());
             assert_eq!(tracepoint.write(event.finished()), 0);
             let captured = capture.take();

@@ -33,11 +33,14 @@
 //!
 //! Each event holds as many data points, of one metric or several, as fit the maximum event
 //! size (default [`DEFAULT_MAX_EVENT_SIZE`], the perf path's limit), each event repeating
-//! only the resource, scope and metric envelopes of the points it holds. Sizes are measured
-//! with prost's `encoded_len`, never estimated, and no event exceeds the limit. A data point
-//! that does not fit even alone (a histogram with thousands of buckets, a huge attribute) is
-//! dropped, counted as [`DropReason::Oversize`](crate::DropReason::Oversize), and named in
-//! one warning per export through OpenTelemetry's internal logging.
+//! only the resource, scope and metric envelopes of the points it holds. The protobuf is
+//! written from the SDK's borrowed data with prost's encoding functions, into buffers the
+//! exporter reuses: no OTLP structs are built, and once warmed up a sync-mode export
+//! allocates nothing (`tests/metrics_alloc.rs` counts). Sizes are measured, never estimated,
+//! and no event exceeds the limit. A data point that does not fit even alone (a histogram
+//! with thousands of buckets, a huge attribute) is dropped, counted as
+//! [`DropReason::Oversize`](crate::DropReason::Oversize), and named in one warning per export
+//! through OpenTelemetry's internal logging.
 //!
 //! # Cost and threads
 //!
@@ -65,6 +68,7 @@
 mod encode;
 mod exporter;
 mod framing;
+mod otlp;
 
 pub use encode::{
     HEADER_LEN, MAX_BUFFER_LEN, PROTOCOL_OTLP_PROTOBUF, PROTOCOL_VERSION, TRACEPOINT_FIELDS,

@@ -505,6 +505,9 @@ pub fn sdk_resource(resource: &Resource) -> Vec<(String, String)> {
 pub struct Seen {
     pub exports: Vec<Vec<Flat>>,
     pub resources: Vec<Vec<(String, String)>>,
+    /// Each export as `opentelemetry_proto` converts it (its `From` impls), prost-encoded:
+    /// the bytes an export that fits in one event must write.
+    pub references: Vec<Vec<u8>>,
 }
 
 /// Records what the SDK hands over, then lets the real exporter export it.
@@ -525,6 +528,8 @@ impl PushMetricExporter for Tee {
             let mut seen = self.seen.lock();
             seen.exports.push(flatten_sdk(metrics));
             seen.resources.push(sdk_resource(metrics.resource()));
+            seen.references
+                .push(ExportMetricsServiceRequest::from(metrics).encode_to_vec());
         }
         self.inner.export(metrics)
     }
