@@ -87,14 +87,14 @@ fn full_record_has_every_common_schema_field() {
     assert_eq!(e.at("PartA.ext_dt_spanId").str(), "a1a2a3a4a5a6a7a8");
     assert_eq!(e.at("PartA.ext_cloud_role").str(), "checkout");
     assert_eq!(e.at("PartA.ext_cloud_roleInstance").str(), "pod-7");
-    // PartC: the attributes minus event_id, then the chosen resource attributes.
+    // PartC: the chosen resource attributes, then the attributes minus event_id.
     let part_c: Vec<&str> = e
         .at("PartC")
         .fields()
         .iter()
         .map(|(n, _)| n.as_str())
         .collect();
-    assert_eq!(part_c, ["user", "deployment.environment"]);
+    assert_eq!(part_c, ["deployment.environment", "user"]);
     assert_eq!(e.at("PartC.user").str(), "alice");
     assert_eq!(e.at("PartC.deployment.environment").str(), "prod");
     assert_eq!(e.at("PartB._typeName").str(), "Log");
@@ -378,4 +378,61 @@ fn record_without_severity_is_dropped_and_counted() {
     let stats = processor.stats();
     assert_eq!(stats.dropped(otel_os_events::DropReason::NoSeverity), 1);
     assert_eq!(stats.written, 0);
+}
+
+/// The cases where user-events-logs 0.18 decides, and we follow it: the resource attributes
+/// come first in PartC (so a key in both shows the resource's value first, the record's
+/// last), the last of several Int `event_id`s is the event id, and a blank event name
+/// leaves `PartB.name` out.
+#[test]
+fn the_peers_rules_for_collisions_repeats_and_blank_names() {
+    let capture = CaptureSink::new();
+    let processor = Processor::builder("peerrules")
+        .with_resource_attributes(["env"])
+        .with_event_name(EventName::FromRecord)
+        .with_sink(Sink::Capture(capture.clone()))
+        .build()
+        .unwrap();
+    let provider = SdkLoggerProvider::builder()
+        .with_resource(
+            Resource::builder_empty()
+                .with_attributes([KeyValue::new("env", "from-resource")])
+                .build(),
+        )
+        .with_log_processor(processor)
+        .build();
+    for name in ["", "   ", "named"] {
+        let mut r = record(
+            &provider,
+            Some(Severity::Info),
+            None,
+            vec![
+                ("event_id", AnyValue::Int(1)),
+                ("env", AnyValue::String("from-record".into())),
+                ("event_id", AnyValue::Int(2)),
+            ],
+        );
+        r.set_event_name(name);
+        emit(&provider, r);
+    }
+    let events = decoded(&capture);
+    assert_eq!(events.len(), 3);
+    for (e, name) in events.iter().zip(["", "   ", "named"]) {
+        let part_c: Vec<(&str, &str)> = e
+            .at("PartC")
+            .fields()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.str()))
+            .collect();
+        assert_eq!(part_c, [("env", "from-resource"), ("env", "from-record")]);
+        assert_eq!(e.at("PartB.eventId"), &Val::I64(2), "the last event_id");
+        if name.trim().is_empty() {
+            assert!(
+                e.get("PartB.name").is_none(),
+                "blank name {name:?} left out"
+            );
+        } else {
+            assert_eq!(e.at("PartB.name").str(), name);
+        }
+    }
 }

@@ -9,15 +9,17 @@
 //!             ext_dt_spanId           16 lowercase hex digits   } valid trace context
 //!             ext_cloud_role          resource service.name           (if set)
 //!             ext_cloud_roleInstance  resource service.instance.id    (if set) }
-//! PartC {     the attributes, then the resource attributes chosen in the builder,
-//!             minus an Int `event_id`. At most 127 per struct: attributes 128..254 go on in
-//!             a struct PartC_2, then PartC_3, and so on. No attributes: no PartC. }
+//! PartC {     the resource attributes chosen in the builder, then the record's
+//!             attributes minus an Int `event_id` (as user-events-logs 0.18 orders them).
+//!             At most 127 per struct: attributes 128..254 go on in a struct PartC_2,
+//!             then PartC_3, and so on. No attributes: no PartC. }
 //! PartB {     _typeName "Log"
 //!             body                    (if set) any value kind, see `encode::value`
 //!             severityNumber          i16
 //!             severityText            (if set)
-//!             eventId                 i64, from an Int attribute `event_id` (if present)
-//!             name                    the record's event name (if set) }
+//!             eventId                 i64, from an Int attribute `event_id` (if present;
+//!                                     the last one, if there are several)
+//!             name                    the record's event name (if set and not blank) }
 //! _truncated  u32: the event's size before it was cut to fit (only on truncated events)
 //! ```
 //!
@@ -56,6 +58,11 @@ pub(crate) struct LogContext<'a> {
     pub resource_attributes: &'a [(Key, AnyValue)],
     /// The emitting thread, written in queued mode.
     pub thread_id: Option<u32>,
+}
+
+/// `PartB.name`: the record's event name, unless it is blank (as the peer leaves it out).
+fn part_b_name(record: &SdkLogRecord) -> Option<&'static str> {
+    record.event_name().filter(|name| !name.trim().is_empty())
 }
 
 fn is_event_id(key: &Key, value: &AnyValue) -> bool {
@@ -103,7 +110,7 @@ fn signature_head(sig: &mut Signature<'_>, record: &SdkLogRecord, cx: &LogContex
     let flags = u8::from(trace.is_some_and(|tc| tc.trace_id != TraceId::INVALID))
         | u8::from(trace.is_some_and(|tc| tc.span_id != SpanId::INVALID)) << 1
         | u8::from(record.severity_text().is_some()) << 2
-        | u8::from(record.event_name().is_some()) << 3;
+        | u8::from(part_b_name(record).is_some()) << 3;
     let body = match record.body() {
         None => 0,
         Some(body) => match scalar_kind(body) {
@@ -134,26 +141,29 @@ fn encode_fields(
         .map(|tc| (tc.trace_id.to_bytes(), tc.span_id.to_bytes()));
     part_a(buf, record, cx);
 
-    // PartC, counting the attributes and finding `event_id` in the same pass.
+    // PartC, counting the attributes and finding `event_id` in the same pass. The resource
+    // attributes are fixed per layout: only the record's go into the signature.
     let mut part_c = PartC::new();
     let mut event_id = None;
     let mut total = 0;
-    let record_attributes = record.attributes_iter().map(|(k, v)| (k, v, true));
     let resource = cx.resource_attributes.iter().map(|(k, v)| (k, v, false));
-    for (key, value, from_record) in record_attributes.chain(resource) {
-        if let (Some(sig), true) = (sig.as_deref_mut(), from_record) {
-            match scalar_kind(value) {
-                Some(kind) => {
-                    sig.kind_str(kind, key.as_str());
+    let record_attributes = record.attributes_iter().map(|(k, v)| (k, v, true));
+    for (key, value, from_record) in resource.chain(record_attributes) {
+        // Resource attributes are written as they are, as the peer does (an `event_id`
+        // among them too).
+        if from_record {
+            if let Some(sig) = sig.as_deref_mut() {
+                match scalar_kind(value) {
+                    Some(kind) => {
+                        sig.kind_str(kind, key.as_str());
+                    }
+                    None => sig.give_up(),
                 }
-                None => sig.give_up(),
             }
-        }
-        if is_event_id(key, value) {
-            if let (true, None, AnyValue::Int(id)) = (from_record, event_id, value) {
+            if let (AnyValue::Int(id), true) = (value, is_event_id(key, value)) {
                 event_id = Some(*id);
+                continue;
             }
-            continue;
         }
         if total < limits.max_attributes {
             part_c.next_field(buf);
@@ -214,7 +224,7 @@ fn part_b(
         buf.add_i64("eventId", id);
         fields += 1;
     }
-    if let Some(name) = record.event_name() {
+    if let Some(name) = part_b_name(record) {
         buf.add_str("name", name, FieldFormat::Default, limits.max_str);
         fields += 1;
     }
