@@ -76,6 +76,48 @@ fn huge_body_is_truncated_to_fit_with_a_marker() {
     );
 }
 
+/// A map key is a field name, which truncation does not cut: a map whose key alone is larger
+/// than the event used to be dropped as oversize. It is written as its JSON text instead,
+/// cut, in a truncated event.
+#[test]
+fn a_map_with_a_huge_key_is_truncated_not_dropped() {
+    let (provider, capture) = capture_pipeline(Processor::builder("p"));
+    let key: &'static str = Box::leak("k".repeat(10_000).into_boxed_str());
+    let body = AnyValue::Map(Box::new(HashMap::from([(
+        Key::from(key),
+        AnyValue::Int(1),
+    )])));
+    let attribute = AnyValue::Map(Box::new(HashMap::from([(
+        Key::from("small"),
+        AnyValue::Int(2),
+    )])));
+    emit(
+        &provider,
+        record(
+            &provider,
+            Some(Severity::Error),
+            Some(body),
+            vec![("m", attribute)],
+        ),
+    );
+    let events = assert_fits(&capture, DEFAULT_MAX_EVENT_SIZE);
+    assert_eq!(events.len(), 1, "written, not dropped");
+    let e = &events[0];
+    let text = e.at("PartB.body").str();
+    assert!(
+        text.starts_with("{\"kkkk"),
+        "the map as JSON text: {}",
+        &text[..20]
+    );
+    assert!(text.len() < 10_000, "cut: {}", text.len());
+    assert!(e.get("_truncated").is_some());
+    assert_eq!(
+        e.at("PartC.m.small"),
+        &Val::I64(2),
+        "a small map stays a struct"
+    );
+}
+
 #[test]
 fn oversize_is_dropped_and_counted_when_so_configured() {
     let (processor, capture) =

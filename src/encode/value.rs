@@ -8,7 +8,7 @@
 //! | `String` | u16-counted UTF-8 (`StringLength16Char8`) |
 //! | `Bytes` | u16-counted binary (`BinaryLength16Char8`, shown as hex) |
 //! | list of only `Int` / `Double` / `Boolean` / `String` | a variable-length array of that type |
-//! | `Map` of 1..=127 entries, within [`MAX_STRUCT_DEPTH`] | a struct, one field per entry |
+//! | `Map` of 1..=127 entries, within [`MAX_STRUCT_DEPTH`], no key longer than `max_str` | a struct, one field per entry |
 //! | anything else (empty, mixed or nested lists, larger or deeper maps) | a JSON string (format `StringJson`) |
 //!
 //! Every value passes through [`Limits`]: strings, binary and JSON text are cut to
@@ -101,8 +101,11 @@ fn add_compound(
         AnyValue::Bytes(b) => buf.add_binary(name, b, limits.max_str),
         AnyValue::ListAny(items) => add_list(buf, name, value, items, limits),
         AnyValue::Map(map) => {
-            let fits_struct =
-                depth < MAX_STRUCT_DEPTH && (1..=MAX_STRUCT_FIELDS).contains(&map.len());
+            // A key is a field name, which no cap shortens: a map with a key longer than
+            // the cap becomes JSON text, which can be cut (so truncation can always fit it).
+            let fits_struct = depth < MAX_STRUCT_DEPTH
+                && (1..=MAX_STRUCT_FIELDS).contains(&map.len())
+                && map.keys().all(|k| k.as_str().len() <= limits.max_str);
             if !fits_struct || limits.max_items == 0 {
                 return add_json(buf, name, value, limits);
             }
