@@ -97,7 +97,8 @@ fn a_span_with_everything() {
     );
     assert_eq!(e.at("PartB.success"), &Val::Bool(false));
     assert_eq!(e.at("PartB.kind"), &Val::U64(1));
-    assert_eq!(e.at("PartB.statusMessage").str(), "upstream timed out");
+    // The Common Schema rule user-events-trace 0.6 follows: an http status code, no message.
+    assert!(e.get("PartB.statusMessage").is_none());
     assert_eq!(e.at("PartB.httpMethod").str(), "GET");
     assert_eq!(e.at("PartB.httpStatusCode"), &Val::I64(503));
     assert_eq!(e.at("PartB.httpUrl").str(), "https://shop/orders");
@@ -109,11 +110,38 @@ fn a_span_with_everything() {
     );
     assert_eq!(e.at("PartB.events.0.attempt"), &Val::I64(2));
     assert_eq!(
-        e.at("PartB.links.0.toTraceId").str(),
-        format!("{:032x}", 0xdef)
+        e.at("PartB.links").str(),
+        format!(
+            r#"[{{"toTraceId":"{:032x}","toSpanId":"0000000000000022"}}]"#,
+            0xdef
+        )
     );
-    assert_eq!(e.at("PartB.links.0.toSpanId").str(), "0000000000000022");
-    assert_eq!(e.at("PartB.links.0.kind").str(), "follows");
+    assert_eq!(e.at("PartB.linkAttributes.0.kind").str(), "follows");
+    let part_b: Vec<&str> = e
+        .at("PartB")
+        .fields()
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        part_b,
+        [
+            "_typeName",
+            "name",
+            "startTime",
+            "success",
+            "kind",
+            "parentId",
+            "links",
+            "httpMethod",
+            "httpStatusCode",
+            "httpUrl",
+            "dbSystem",
+            "events",
+            "linkAttributes"
+        ],
+        "user-events-trace 0.6's order, then ours"
+    );
     // PartC: only the attributes that were not lifted.
     let part_c: Vec<&str> = e
         .at("PartC")
@@ -232,4 +260,51 @@ fn queued_spans_and_validation() {
     };
     p.on_end(span);
     assert_eq!(p.stats().dropped(DropReason::AfterShutdown), 1);
+}
+
+/// user-events-trace 0.6 maps only the current semantic-convention names (rpc included) into
+/// PartB; older names stay in PartC under their own keys, so a span with both writes each
+/// once: never `dbSystem` twice. Without an http status code the error message is written.
+#[test]
+fn old_names_stay_in_part_c_and_rpc_is_mapped() {
+    let (provider, capture) = pipeline(Processor::builder("tp_names"));
+    let tracer = provider.tracer("t");
+    let mut span = tracer
+        .span_builder("call")
+        .with_kind(SpanKind::Client)
+        .with_attributes([
+            KeyValue::new("db.system", "mysql"),
+            KeyValue::new("db.system.name", "postgresql"),
+            KeyValue::new("db.statement", "SELECT 1"),
+            KeyValue::new("messaging.destination", "q"),
+            KeyValue::new("rpc.system.name", "grpc"),
+            KeyValue::new("rpc.response.status_code", "OK"),
+        ])
+        .start(&tracer);
+    use opentelemetry::trace::Span as _;
+    span.set_status(Status::error("boom"));
+    span.end();
+    let e = &decoded(&capture)[0];
+    let names = |part: &str| -> Vec<String> {
+        e.at(part).fields().iter().map(|(n, _)| n.clone()).collect()
+    };
+    let part_b = names("PartB");
+    assert_eq!(
+        part_b[5..],
+        [
+            "dbSystem",
+            "rpcSystem",
+            "rpcGrpcStatusCode",
+            "statusMessage"
+        ]
+    );
+    assert_eq!(e.at("PartB.dbSystem").str(), "postgresql");
+    assert_eq!(e.at("PartB.rpcSystem").str(), "grpc");
+    assert_eq!(e.at("PartB.rpcGrpcStatusCode").str(), "OK");
+    assert_eq!(e.at("PartB.statusMessage").str(), "boom");
+    assert_eq!(
+        names("PartC"),
+        ["db.system", "db.statement", "messaging.destination"]
+    );
+    assert_eq!(e.at("PartC.db.system").str(), "mysql");
 }

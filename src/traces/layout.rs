@@ -1,25 +1,33 @@
-//! The Common Schema 4.0 layout of a span, as the existing user_events trace exporter
-//! writes it (so agents built for it decode ours), plus span events and links as
-//! structured fields (the existing exporter drops them):
+//! The Common Schema 4.0 layout of a span, field for field as the existing user_events trace
+//! exporter (`opentelemetry-user-events-trace` 0.6) writes it, so agents built for it decode
+//! ours; plus span events and link attributes, which it drops, in fields of their own:
 //!
 //! ```text
-//! __csver__   u32 0x400
+//! __csver__   u32 0x400 (shown unsigned)
 //! PartA {     time            the span's end time, RFC 3339 UTC
 //!             ext_dt_traceId, ext_dt_spanId          lowercase hex
 //!             ext_cloud_role, ext_cloud_roleInstance (if the resource has them) }
-//! PartB {     _typeName "Span", name, parentId (hex; only with a parent),
-//!             startTime (RFC 3339), success (bool: status Ok or Unset),
-//!             kind (u32: internal 0, server 1, client 2, producer 3, consumer 4),
-//!             statusMessage (the error description, if any),
-//!             well-known attributes renamed (see WELL_KNOWN),
-//!             events { "0": { name, time, <attributes> }, "1": ... }   (if any)
-//!             links  { "0": { toTraceId, toSpanId, <attributes> }, ... } (if any) }
-//! PartC {     the other attributes; 127 per struct, then PartC_2, ... }
+//! PartB {     _typeName "Span", name, startTime (RFC 3339),
+//!             success (bool: status Ok or Unset),
+//!             kind (u32 shown unsigned: internal 0, server 1, client 2, producer 3,
+//!                   consumer 4),
+//!             parentId (hex; only with a parent),
+//!             links (only with links: a JSON string
+//!                    [{"toTraceId":"<hex>","toSpanId":"<hex>"},…]),
+//!             the attributes of WELL_KNOWN, renamed, in the span's order,
+//!             statusMessage (the error description, if any, unless httpStatusCode
+//!                            was written: the Common Schema rule),
+//!             events { "0": { name, time, <attributes> }, "1": ... }   (ours; if any)
+//!             linkAttributes { "<link index>": { <attributes> }, ... } (ours; only links
+//!                                                                       with attributes) }
+//! PartC {     the other attributes, old semantic-convention names included;
+//!             127 per struct, then PartC_2, ... }
 //! _thread_id, _truncated   as for logs
 //! ```
 //!
 //! Events and links are capped at 127 each (and shrink first when an event must be cut to
-//! fit); an event's or link's own attributes at 125.
+//! fit); an event's or link's own attributes at 125. Attribute arrays are written as arrays
+//! (the peer writes `""`).
 //!
 //! On ETW (TraceLogging) the content is the same with ETW's `PartA`
 //! (`PartA { ext_dt { traceId, spanId }, ext_cloud { .. }, time }`, see
@@ -29,7 +37,7 @@
 //! group the logs written inside them.
 
 use eventheader::{FieldFormat, Level};
-use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::trace::{Event, Link, SpanKind, Status};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanData;
 
@@ -37,24 +45,25 @@ use crate::encode::common_schema::{
     add_hex, add_part_a, add_part_c, add_tail, add_time, begin_event, finish_event, PartA,
 };
 use crate::encode::shape::{encode_with_shape, Signature};
+use crate::encode::text::write_hex;
 use crate::encode::value::{add_attribute_value, value_kind};
 use crate::encode::{EventBuf, Limits, Pass, Wire, MAX_STRUCT_FIELDS};
 
-/// Attribute keys written into PartB under Common Schema names instead of PartC.
+/// Attribute keys written into PartB under Common Schema names instead of PartC: the current
+/// semantic-convention names, one each, as user-events-trace 0.6 maps them. Older names
+/// (`db.system`, `http.method`, …) stay in PartC under their own keys.
 pub const WELL_KNOWN: &[(&str, &str)] = &[
-    ("db.system", "dbSystem"),
     ("db.system.name", "dbSystem"),
-    ("db.name", "dbName"),
     ("db.namespace", "dbName"),
-    ("db.statement", "dbStatement"),
     ("db.query.text", "dbStatement"),
     ("http.request.method", "httpMethod"),
     ("url.full", "httpUrl"),
     ("http.response.status_code", "httpStatusCode"),
     ("messaging.system", "messagingSystem"),
-    ("messaging.destination", "messagingDestination"),
     ("messaging.destination.name", "messagingDestination"),
     ("messaging.url", "messagingUrl"),
+    ("rpc.system.name", "rpcSystem"),
+    ("rpc.response.status_code", "rpcGrpcStatusCode"),
 ];
 
 fn well_known(key: &str) -> Option<&'static str> {
@@ -142,9 +151,9 @@ fn signature(sig: &mut Signature<'_>, span: &SpanData, cx: &SpanContext<'_>) -> 
 }
 
 /// One pass of the layout in the module docs.
-fn encode_fields(
+fn encode_fields<'a>(
     buf: &mut EventBuf,
-    span: &SpanData,
+    span: &'a SpanData,
     cx: &SpanContext<'_>,
     limits: Limits,
     truncated_from: Option<u32>,
@@ -169,10 +178,6 @@ fn encode_fields(
     let mut fields = 5;
     buf.add_str("_typeName", "Span", FieldFormat::Default, usize::MAX);
     buf.add_str("name", &span.name, FieldFormat::Default, limits.max_str);
-    if let Some(parent) = &parent {
-        add_hex(buf, "parentId", parent);
-        fields += 1;
-    }
     add_time(buf, "startTime", span.start_time);
     buf.add_bool("success", !matches!(span.status, Status::Error { .. }));
     let kind = match span.span_kind {
@@ -182,8 +187,29 @@ fn encode_fields(
         SpanKind::Producer => 3,
         SpanKind::Consumer => 4,
     };
-    buf.add_u32("kind", kind, FieldFormat::Default);
-    if let Status::Error { description } = &span.status {
+    buf.add_u32("kind", kind, FieldFormat::UnsignedInt);
+    if let Some(parent) = &parent {
+        add_hex(buf, "parentId", parent);
+        fields += 1;
+    }
+    let links = &span.links.links;
+    if !links.is_empty() {
+        add_links_json(buf, links, limits);
+        fields += 1;
+    }
+    // Room for statusMessage, events and link attributes after the well-known attributes
+    // (at most 11 of those, unless keys repeat).
+    let mut http_status_code = false;
+    for kv in span.attributes.iter() {
+        if let Some(name) = well_known(kv.key.as_str()) {
+            if fields < MAX_STRUCT_FIELDS - 3 {
+                add_attribute_value(buf, name, &kv.value, limits);
+                http_status_code |= name == "httpStatusCode";
+                fields += 1;
+            }
+        }
+    }
+    if let (Status::Error { description }, false) = (&span.status, http_status_code) {
         if !description.is_empty() {
             buf.add_str(
                 "statusMessage",
@@ -194,27 +220,30 @@ fn encode_fields(
             fields += 1;
         }
     }
-    // Room for events and links after the well-known attributes (at most 13 of those).
-    for kv in span.attributes.iter() {
-        if let Some(name) = well_known(kv.key.as_str()) {
-            if fields < MAX_STRUCT_FIELDS - 2 {
-                add_attribute_value(buf, name, &kv.value, limits);
-                fields += 1;
-            }
-        }
-    }
     let events = &span.events.events;
-    fields += usize::from(add_numbered(buf, "events", events, limits, |buf, event| {
+    let add_event = |buf: &mut EventBuf, event: &'a Event| {
         buf.add_str("name", &event.name, FieldFormat::Default, limits.max_str);
         add_time(buf, "time", event.timestamp);
-        &event.attributes
-    }));
-    let links = &span.links.links;
-    fields += usize::from(add_numbered(buf, "links", links, limits, |buf, link| {
-        add_hex(buf, "toTraceId", &link.span_context.trace_id().to_bytes());
-        add_hex(buf, "toSpanId", &link.span_context.span_id().to_bytes());
-        &link.attributes
-    }));
+        (2, &event.attributes[..])
+    };
+    fields += usize::from(add_numbered(
+        buf,
+        "events",
+        events,
+        limits,
+        |_| true,
+        add_event,
+    ));
+    let has_attributes = |link: &Link| !link.attributes.is_empty();
+    let link_attributes = |_: &mut EventBuf, link: &'a Link| (0, &link.attributes[..]);
+    fields += usize::from(add_numbered(
+        buf,
+        "linkAttributes",
+        links,
+        limits,
+        has_attributes,
+        link_attributes,
+    ));
     buf.end_struct(part_b, fields);
 
     let others = || {
@@ -233,34 +262,62 @@ fn encode_fields(
     }
 }
 
-/// Writes `items` (span events or links) as a struct `name` holding structs `0`, `1`, …:
-/// each gets the two fields `head` writes, then the attributes `head` returns. At most 127
-/// items (fewer under `limits.max_items`) and 125 attributes each. Returns false, writing
-/// nothing, when there is nothing to write.
+/// Writes the `items` that `keep` accepts as a struct `name` holding one struct per item,
+/// named by the item's index in `items` (`0`, `1`, …): `head` writes the item's leading
+/// fields and returns how many, with the item's attributes, which follow. At most 127 items
+/// (fewer under `limits.max_items`) and 127 fields each. Returns false, writing nothing,
+/// when there is nothing to write.
 fn add_numbered<'a, T>(
     buf: &mut EventBuf,
     name: &str,
     items: &'a [T],
     limits: Limits,
-    head: impl Fn(&mut EventBuf, &'a T) -> &'a [KeyValue],
+    keep: impl Fn(&T) -> bool,
+    head: impl Fn(&mut EventBuf, &'a T) -> (usize, &'a [KeyValue]),
 ) -> bool {
     let cap = limits.max_items.min(MAX_STRUCT_FIELDS);
-    if items.is_empty() || cap == 0 {
+    let mut kept = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| keep(item))
+        .take(cap)
+        .peekable();
+    if kept.peek().is_none() {
         return false;
     }
     let outer = buf.begin_struct(name);
     let mut label = [0u8; 20];
     let mut n = 0;
-    for item in items.iter().take(cap) {
-        let one = buf.begin_struct(index_name(&mut label, n));
-        let attributes = head(buf, item);
-        let room = (MAX_STRUCT_FIELDS - 2).min(limits.max_items);
+    for (index, item) in kept {
+        let one = buf.begin_struct(index_name(&mut label, index));
+        let (leading, attributes) = head(buf, item);
+        let room = (MAX_STRUCT_FIELDS - leading).min(limits.max_items);
         let written = add_attributes(buf, attributes, room, limits);
-        buf.end_struct(one, 2 + written);
+        buf.end_struct(one, leading + written);
         n += 1;
     }
     buf.end_struct(outer, n);
     true
+}
+
+/// `links`: the linked spans' ids as JSON text, as user-events-trace 0.6 writes it
+/// (`[{"toTraceId":"<32 hex>","toSpanId":"<16 hex>"},…]`, shown as plain text).
+fn add_links_json(buf: &mut EventBuf, links: &[Link], limits: Limits) {
+    let mark = buf.begin_str("links", FieldFormat::Default);
+    let out = buf.str_data();
+    out.push(b'[');
+    for (i, link) in links.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#"{"toTraceId":""#);
+        write_hex(out, &link.span_context.trace_id().to_bytes());
+        out.extend_from_slice(br#"","toSpanId":""#);
+        write_hex(out, &link.span_context.span_id().to_bytes());
+        out.extend_from_slice(br#""}"#);
+    }
+    out.push(b']');
+    let _ = buf.end_str(mark, limits.max_str);
 }
 
 /// `0`..`126` as a field name, formatted on the stack.
