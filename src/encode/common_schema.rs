@@ -37,13 +37,13 @@ use super::tracelogging::etw_activity_id;
 /// Common Schema version 4.0.
 const CS_VERSION: u16 = 0x400;
 
-/// Starts `buf` in `wire`'s format with the event name and `__csver__` = 0x400: a u32 on
-/// user_events, a u16 shown as unsigned on ETW.
+/// Starts `buf` in `wire`'s format with the event name and `__csver__` = 0x400, shown as
+/// unsigned: a u32 on user_events, a u16 on ETW, as the existing exporters write it.
 pub(crate) fn begin_event(buf: &mut EventBuf, wire: Wire, event_name: &str) {
     match wire {
         Wire::EventHeader => {
             buf.start(event_name);
-            buf.add_u32("__csver__", u32::from(CS_VERSION), FieldFormat::Default);
+            buf.add_u32("__csver__", u32::from(CS_VERSION), FieldFormat::UnsignedInt);
         }
         Wire::TraceLogging => {
             buf.start_tracelogging(event_name);
