@@ -82,7 +82,7 @@ fn a_span_with_everything() {
         ("tp_L4K1", "Span", 4, 1)
     );
     assert_eq!(e.names(), ["__csver__", "PartA", "PartB", "PartC"]);
-    assert_eq!(e.at("PartA.time").str(), "1970-01-01T00:16:42.000000000Z");
+    assert_eq!(e.at("PartA.time").str(), "1970-01-01T00:16:42Z");
     assert_eq!(
         e.at("PartA.ext_dt_traceId").str(),
         format!("{:032x}", 0xabc)
@@ -91,10 +91,7 @@ fn a_span_with_everything() {
     assert_eq!(e.at("PartB._typeName").str(), "Span");
     assert_eq!(e.at("PartB.name").str(), "GET /orders");
     assert_eq!(e.at("PartB.parentId").str(), "0000000000000011");
-    assert_eq!(
-        e.at("PartB.startTime").str(),
-        "1970-01-01T00:16:40.000000000Z"
-    );
+    assert_eq!(e.at("PartB.startTime").str(), "1970-01-01T00:16:40Z");
     assert_eq!(e.at("PartB.success"), &Val::Bool(false));
     assert_eq!(e.at("PartB.kind"), &Val::U64(1));
     // The Common Schema rule user-events-trace 0.6 follows: an http status code, no message.
@@ -104,10 +101,7 @@ fn a_span_with_everything() {
     assert_eq!(e.at("PartB.httpUrl").str(), "https://shop/orders");
     assert_eq!(e.at("PartB.dbSystem").str(), "postgresql");
     assert_eq!(e.at("PartB.events.0.name").str(), "retry");
-    assert_eq!(
-        e.at("PartB.events.0.time").str(),
-        "1970-01-01T00:16:41.000000000Z"
-    );
+    assert_eq!(e.at("PartB.events.0.time").str(), "1970-01-01T00:16:41Z");
     assert_eq!(e.at("PartB.events.0.attempt"), &Val::I64(2));
     assert_eq!(
         e.at("PartB.links").str(),

@@ -10,9 +10,10 @@ use opentelemetry::logs::AnyValue;
 /// `"[nested too deep]"`.
 pub(crate) const JSON_MAX_DEPTH: usize = 32;
 
-/// Appends `t` as RFC 3339 in UTC with nine fractional digits and `Z`,
-/// e.g. `2024-05-06T07:08:09.123456789Z`. Times before 1970 work; years beyond 9999 are
-/// written with more digits.
+/// Appends `t` as RFC 3339 in UTC with `Z` and the fewest fractional digits of 0, 3, 6
+/// or 9 that show it exactly, as both peers write times (chrono's `SecondsFormat::AutoSi`):
+/// `2024-05-06T07:08:09Z`, `…:09.120Z`, `…:09.123456789Z`. Times before 1970 work; years
+/// beyond 9999 are written with more digits.
 pub(crate) fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
     let (secs, nanos): (i64, u32) = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => (
@@ -31,39 +32,53 @@ pub(crate) fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
         }
     };
     // Events come in bursts within the same second: this thread's last date and time (up
-    // to the `.`) is reused, and only the nanoseconds are formatted.
+    // to the seconds) is reused, and only the fraction is formatted.
     let cached = LAST_SECOND.try_with(|c| {
         let (s, prefix) = c.get();
         (s == secs).then_some(prefix)
     });
+    let (fraction, fraction_len) = fraction(nanos);
     if let Ok(Some(prefix)) = cached {
-        // The whole time at once: prefix, nanoseconds, `Z`.
-        let mut text = [0u8; PREFIX_LEN + 10];
+        // The whole time at once: prefix, fraction, `Z`.
+        let mut text = [0u8; PREFIX_LEN + 11];
         text[..PREFIX_LEN].copy_from_slice(&prefix);
-        text[PREFIX_LEN..PREFIX_LEN + 9].copy_from_slice(&nine_digits(nanos));
-        text[PREFIX_LEN + 9] = b'Z';
-        out.extend_from_slice(&text);
+        text[PREFIX_LEN..PREFIX_LEN + 10].copy_from_slice(&fraction);
+        text[PREFIX_LEN + fraction_len] = b'Z';
+        out.extend_from_slice(&text[..PREFIX_LEN + fraction_len + 1]);
         return;
-    } else {
-        let start = out.len();
-        write_seconds(out, secs);
-        if let Ok(prefix) = <[u8; PREFIX_LEN]>::try_from(&out[start..]) {
-            let _ = LAST_SECOND.try_with(|c| c.set((secs, prefix)));
-        }
     }
-    out.extend_from_slice(&nine_digits(nanos));
+    let start = out.len();
+    write_seconds(out, secs);
+    if let Ok(prefix) = <[u8; PREFIX_LEN]>::try_from(&out[start..]) {
+        let _ = LAST_SECOND.try_with(|c| c.set((secs, prefix)));
+    }
+    out.extend_from_slice(&fraction[..fraction_len]);
     out.push(b'Z');
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.`: the part of a time shared by a whole second (years 0..=9999).
-const PREFIX_LEN: usize = 20;
+/// `.` and nine digits, and how many of those bytes to write: none for a whole second,
+/// else the `.` and 3, 6 or 9 digits, the fewest that show `nanos` exactly.
+fn fraction(nanos: u32) -> ([u8; 10], usize) {
+    let mut text = [b'.'; 10];
+    text[1..].copy_from_slice(&nine_digits(nanos));
+    let digits = match nanos {
+        0 => return (text, 0),
+        n if n % 1_000_000 == 0 => 3,
+        n if n % 1_000 == 0 => 6,
+        _ => 9,
+    };
+    (text, 1 + digits)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS`: the part of a time shared by a whole second (years 0..=9999).
+const PREFIX_LEN: usize = 19;
 
 thread_local! {
     /// The second and its prefix this thread formatted last.
     static LAST_SECOND: Cell<(i64, [u8; PREFIX_LEN])> = const { Cell::new((i64::MIN, [0; PREFIX_LEN])) };
 }
 
-/// Appends `YYYY-MM-DDTHH:MM:SS.` for `secs` since the epoch.
+/// Appends `YYYY-MM-DDTHH:MM:SS` for `secs` since the epoch.
 fn write_seconds(out: &mut Vec<u8>, secs: i64) {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400) as u32;
@@ -86,7 +101,6 @@ fn write_seconds(out: &mut Vec<u8>, secs: i64) {
     push_digits(out, u64::from(sod / 60 % 60), 2);
     out.push(b':');
     push_digits(out, u64::from(sod % 60), 2);
-    out.push(b'.');
 }
 
 /// `nanos` (below 10^9) as exactly nine digits: the one fixed-width number of every record,
@@ -329,28 +343,60 @@ mod tests {
         let base = UNIX_EPOCH + Duration::from_secs(1_714_979_289);
         assert_eq!(
             rfc(base + Duration::from_nanos(1)),
-            format!("2024-05-06T07:08:09.{:09}Z", kept(1))
+            format!("2024-05-06T07:08:09{}Z", auto_si(kept(1)))
         );
         // Same second (cached prefix), other nanoseconds.
         assert_eq!(
             rfc(base + Duration::from_nanos(999_999_999)),
-            format!("2024-05-06T07:08:09.{:09}Z", kept(999_999_999))
+            format!("2024-05-06T07:08:09{}Z", auto_si(kept(999_999_999)))
         );
         // The next second, then back, then a year past 9999 (never cached) and back again.
-        assert_eq!(
-            rfc(base + Duration::from_secs(1)),
-            "2024-05-06T07:08:10.000000000Z"
-        );
-        assert_eq!(rfc(base), "2024-05-06T07:08:09.000000000Z");
+        assert_eq!(rfc(base + Duration::from_secs(1)), "2024-05-06T07:08:10Z");
+        assert_eq!(rfc(base), "2024-05-06T07:08:09Z");
         let far = UNIX_EPOCH + Duration::from_secs(253_402_300_800);
-        assert_eq!(rfc(far), "10000-01-01T00:00:00.000000000Z");
-        assert_eq!(rfc(far), "10000-01-01T00:00:00.000000000Z");
-        assert_eq!(rfc(base), "2024-05-06T07:08:09.000000000Z");
+        assert_eq!(rfc(far), "10000-01-01T00:00:00Z");
+        assert_eq!(rfc(far), "10000-01-01T00:00:00Z");
+        assert_eq!(rfc(base), "2024-05-06T07:08:09Z");
+    }
+
+    /// chrono's `SecondsFormat::AutoSi`, which the peers use, spelled out.
+    fn auto_si(nanos: u32) -> String {
+        match nanos {
+            0 => String::new(),
+            n if n % 1_000_000 == 0 => format!(".{:03}", n / 1_000_000),
+            n if n % 1_000 == 0 => format!(".{:06}", n / 1_000),
+            n => format!(".{n:09}"),
+        }
+    }
+
+    #[test]
+    fn rfc3339_shows_the_fewest_of_0_3_6_or_9_digits() {
+        let base = UNIX_EPOCH + Duration::from_secs(1_714_979_289);
+        for nanos in [
+            0,
+            120_000_000,
+            1_000_000,
+            123_456_000,
+            5_000,
+            123_456_700,
+            7,
+        ] {
+            let nanos = kept(nanos);
+            assert_eq!(
+                rfc(base + Duration::from_nanos(u64::from(nanos))),
+                format!("2024-05-06T07:08:09{}Z", auto_si(nanos)),
+                "{nanos}"
+            );
+        }
+        assert_eq!(
+            rfc(base + Duration::from_millis(120)),
+            "2024-05-06T07:08:09.120Z"
+        );
     }
 
     #[test]
     fn rfc3339_known_instants() {
-        assert_eq!(rfc(UNIX_EPOCH), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(rfc(UNIX_EPOCH), "1970-01-01T00:00:00Z");
         let t = UNIX_EPOCH + Duration::new(1_714_979_289, 123_456_789);
         assert_eq!(
             rfc(t),
@@ -359,20 +405,20 @@ mod tests {
         // 2000-02-29, a leap day in a century leap year.
         assert_eq!(
             rfc(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00.000000000Z"
+            "2000-02-29T00:00:00Z"
         );
         // Before 1970: one and a half seconds before the epoch.
         assert_eq!(
             rfc(UNIX_EPOCH - Duration::new(1, 500_000_000)),
-            "1969-12-31T23:59:58.500000000Z"
+            "1969-12-31T23:59:58.500Z"
         );
         assert_eq!(
             rfc(UNIX_EPOCH + Duration::from_secs(253_402_300_799)),
-            "9999-12-31T23:59:59.000000000Z"
+            "9999-12-31T23:59:59Z"
         );
         assert_eq!(
             rfc(UNIX_EPOCH + Duration::from_secs(253_402_300_800)),
-            "10000-01-01T00:00:00.000000000Z"
+            "10000-01-01T00:00:00Z"
         );
     }
 
