@@ -34,6 +34,9 @@ use super::event::{Activity, EventBuf, EventDescriptor, Wire};
 use super::text::{write_hex, write_rfc3339};
 use super::tracelogging::etw_activity_id;
 
+/// The longest role and role instance written, in bytes (longer ones are cut).
+pub(crate) const ROLE_MAX: usize = 1024;
+
 /// Common Schema version 4.0.
 const CS_VERSION: u16 = 0x400;
 
@@ -117,10 +120,10 @@ fn add_ids(buf: &mut EventBuf, a: &PartA<'_>, trace_id: &str, span_id: &str) {
 #[inline]
 fn add_roles(buf: &mut EventBuf, a: &PartA<'_>, role: &str, role_instance: &str) {
     if let Some(value) = a.role {
-        buf.add_str(role, value, FieldFormat::Default, 1024);
+        buf.add_str(role, value, FieldFormat::Default, ROLE_MAX);
     }
     if let Some(value) = a.role_instance {
-        buf.add_str(role_instance, value, FieldFormat::Default, 1024);
+        buf.add_str(role_instance, value, FieldFormat::Default, ROLE_MAX);
     }
 }
 

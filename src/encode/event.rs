@@ -636,6 +636,46 @@ impl EventBuf {
         cut
     }
 
+    /// Data only, for a field whose metadata is cached (the layouts' fast paths): a string's
+    /// u16 count and UTF-8, cut as [`add_str`](Self::add_str) cuts it.
+    #[inline(always)]
+    pub(crate) fn data_str(&mut self, value: &str, max_len: usize) {
+        let (kept, _) = cut_str(value, max_len);
+        self.push_counted(kept.as_bytes());
+    }
+
+    /// Data only: a binary value's u16 count and bytes, cut as
+    /// [`add_binary`](Self::add_binary) cuts it.
+    #[inline]
+    pub(crate) fn data_binary(&mut self, value: &[u8], max_len: usize) {
+        let len = value.len().min(max_len).min(usize::from(u16::MAX));
+        self.push_counted(&value[..len]);
+    }
+
+    /// Data only: a boolean, in the wire's size.
+    #[inline(always)]
+    pub(crate) fn data_bool(&mut self, value: bool) {
+        let wire = self.wire();
+        Self::push_bool(&mut self.data, wire, value);
+    }
+
+    /// Data only: bytes as they are (numbers, in native byte order).
+    #[inline(always)]
+    pub(crate) fn data_raw(&mut self, bytes: &[u8]) {
+        self.data.extend_from_slice(bytes);
+    }
+
+    /// Data only: a string that `write` formats in place (ASCII, shorter than 65,536
+    /// bytes: times, ids), with its u16 count.
+    #[inline(always)]
+    pub(crate) fn data_text(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let at = self.data.len();
+        self.data.extend_from_slice(&[0, 0]);
+        write(&mut self.data);
+        let len = (self.data.len() - at - 2).min(usize::from(u16::MAX)) as u16;
+        self.data[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+    }
+
     /// Bytes, u16-counted, shown as hex; cut at `max_len`. Returns true if cut.
     pub(crate) fn add_binary(&mut self, name: &str, value: &[u8], max_len: usize) -> bool {
         let len = value.len().min(max_len).min(usize::from(u16::MAX));

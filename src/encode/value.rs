@@ -51,11 +51,48 @@ impl Limits {
 #[inline]
 pub(crate) fn scalar_kind(value: &AnyValue) -> Option<u8> {
     match value {
-        AnyValue::Int(_) => Some(1),
-        AnyValue::Double(_) => Some(2),
-        AnyValue::Boolean(_) => Some(3),
-        AnyValue::String(_) => Some(4),
-        AnyValue::Bytes(_) => Some(5),
+        AnyValue::Int(_) => Some(KIND_INT),
+        AnyValue::Double(_) => Some(KIND_DOUBLE),
+        AnyValue::Boolean(_) => Some(KIND_BOOL),
+        AnyValue::String(_) => Some(KIND_STRING),
+        AnyValue::Bytes(_) => Some(KIND_BYTES),
+        _ => None,
+    }
+}
+
+/// The kinds [`scalar_kind`] gives.
+pub(crate) const KIND_INT: u8 = 1;
+const KIND_DOUBLE: u8 = 2;
+const KIND_BOOL: u8 = 3;
+const KIND_STRING: u8 = 4;
+const KIND_BYTES: u8 = 5;
+
+/// Writes the data [`add_value`] writes for a scalar, and no metadata (a layout's fast path,
+/// for a field whose metadata is cached); returns its [`scalar_kind`]. Writes nothing and
+/// returns `None` for a list or a map.
+#[inline(always)]
+pub(crate) fn add_scalar_data(buf: &mut EventBuf, value: &AnyValue, limits: Limits) -> Option<u8> {
+    match value {
+        AnyValue::String(s) => {
+            buf.data_str(s.as_str(), limits.max_str);
+            Some(KIND_STRING)
+        }
+        AnyValue::Int(i) => {
+            buf.data_raw(&i.to_ne_bytes());
+            Some(KIND_INT)
+        }
+        AnyValue::Double(f) => {
+            buf.data_raw(&f.to_ne_bytes());
+            Some(KIND_DOUBLE)
+        }
+        AnyValue::Boolean(b) => {
+            buf.data_bool(*b);
+            Some(KIND_BOOL)
+        }
+        AnyValue::Bytes(b) => {
+            buf.data_binary(b, limits.max_str);
+            Some(KIND_BYTES)
+        }
         _ => None,
     }
 }

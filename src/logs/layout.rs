@@ -35,9 +35,12 @@ use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::Key;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
-use crate::encode::common_schema::{add_part_a, add_tail, begin_event, finish_event, PartA, PartC};
+use crate::encode::common_schema::{
+    add_part_a, add_tail, begin_event, finish_event, PartA, PartC, ROLE_MAX,
+};
 use crate::encode::shape::{encode_with_shape, Signature};
-use crate::encode::value::{add_value, scalar_kind};
+use crate::encode::text::{write_hex, write_rfc3339};
+use crate::encode::value::{add_scalar_data, add_value, scalar_kind, KIND_INT};
 use crate::encode::{EventBuf, Limits, Pass, Wire};
 
 /// What a log event needs besides the record, resolved once per event or per processor.
@@ -62,7 +65,17 @@ pub(crate) struct LogContext<'a> {
 
 /// `PartB.name`: the record's event name, unless it is blank (as the peer leaves it out).
 fn part_b_name(record: &SdkLogRecord) -> Option<&'static str> {
-    record.event_name().filter(|name| !name.trim().is_empty())
+    record.event_name().filter(|name| !is_blank(name))
+}
+
+/// Empty or only whitespace (Unicode's, as `str::trim` sees it), looking no further than the
+/// first byte for the usual name.
+fn is_blank(name: &str) -> bool {
+    match name.as_bytes().first() {
+        None => true,
+        Some(b) if b.is_ascii() && !b.is_ascii_whitespace() => false,
+        Some(_) => name.trim().is_empty(),
+    }
 }
 
 fn is_event_id(key: &Key, value: &AnyValue) -> bool {
@@ -81,17 +94,9 @@ pub(crate) fn encode_log(
     limits: Limits,
     truncated_from: Option<u32>,
 ) -> Pass {
-    let encode = |buf: &mut EventBuf, sig: Option<&mut Signature<'_>>| {
-        encode_fields(
-            buf,
-            record,
-            severity,
-            level,
-            cx,
-            limits,
-            truncated_from,
-            sig,
-        )
+    let encode = |buf: &mut EventBuf, sig: Option<&mut Signature<'_>>| match sig {
+        Some(sig) => write_data(buf, record, severity, level, cx, limits, sig),
+        None => encode_fields(buf, record, severity, level, cx, limits, truncated_from),
     };
     if truncated_from.is_some() {
         return encode(buf, None);
@@ -121,9 +126,97 @@ fn signature_head(sig: &mut Signature<'_>, record: &SdkLogRecord, cx: &LogContex
     sig.u64(cx.layout_id) && sig.put2(flags, body) && sig.str(cx.event_name)
 }
 
-/// One pass of the layout in the module docs. Given `sig`, appends each record
-/// attribute's kind and key to it (see [`signature_head`]).
-#[allow(clippy::too_many_arguments)]
+/// The data [`encode_fields`] writes for a record whose body and attributes are scalars,
+/// written straight, for a shape whose metadata is cached: the same bytes in the same order
+/// (debug builds check every cached event against a full encoding, and
+/// `tests/shape_cache.rs` random records), without a single metadata call. Appends each
+/// record attribute's kind and key to `sig` (see [`signature_head`]), or gives up on a value
+/// that is not a scalar: the event is then encoded in full.
+fn write_data(
+    buf: &mut EventBuf,
+    record: &SdkLogRecord,
+    severity: Severity,
+    level: Level,
+    cx: &LogContext<'_>,
+    limits: Limits,
+    sig: &mut Signature<'_>,
+) -> Pass {
+    begin_event(buf, cx.wire, cx.event_name);
+    let tc = record.trace_context();
+    let trace_id = tc.filter(|tc| tc.trace_id != TraceId::INVALID);
+    let span_id = tc.filter(|tc| tc.span_id != SpanId::INVALID);
+    let time = record
+        .timestamp()
+        .or_else(|| record.observed_timestamp())
+        .unwrap_or_else(std::time::SystemTime::now);
+    let write_time = |buf: &mut EventBuf| buf.data_text(|out| write_rfc3339(out, time));
+    if cx.wire == Wire::EventHeader {
+        write_time(buf);
+    }
+    if let Some(tc) = trace_id {
+        buf.data_text(|out| write_hex(out, &tc.trace_id.to_bytes()));
+    }
+    if let Some(tc) = span_id {
+        buf.data_text(|out| write_hex(out, &tc.span_id.to_bytes()));
+    }
+    for role in [cx.role, cx.role_instance].into_iter().flatten() {
+        buf.data_str(role, ROLE_MAX);
+    }
+    if cx.wire == Wire::TraceLogging {
+        write_time(buf);
+    }
+
+    let mut total = cx.resource_attributes.len();
+    for (key, value) in cx.resource_attributes {
+        add_value(buf, key.as_str(), value, 1, limits);
+    }
+    let mut event_id = None;
+    for (key, value) in record.attributes_iter() {
+        if let AnyValue::Int(id) = value {
+            if key.as_str() == "event_id" {
+                sig.kind_str(KIND_INT, "event_id");
+                event_id = Some(*id);
+                continue;
+            }
+        }
+        match add_scalar_data(buf, value, limits) {
+            Some(kind) => sig.kind_str(kind, key.as_str()),
+            None => {
+                sig.give_up();
+                return Pass {
+                    finished: false,
+                    attributes: 0,
+                };
+            }
+        };
+        total += 1;
+    }
+
+    buf.data_str("Log", usize::MAX);
+    if let Some(body) = record.body() {
+        add_scalar_data(buf, body, limits);
+    }
+    buf.data_raw(&(severity as i16).to_ne_bytes());
+    if let Some(text) = record.severity_text() {
+        buf.data_str(text, limits.max_str);
+    }
+    if let Some(id) = event_id {
+        buf.data_raw(&id.to_ne_bytes());
+    }
+    if let Some(name) = part_b_name(record) {
+        buf.data_str(name, limits.max_str);
+    }
+    add_tail(buf, cx.thread_id, None);
+    let activity = trace_id
+        .and(span_id)
+        .map(|tc| (tc.trace_id.to_bytes(), tc.span_id.to_bytes()));
+    Pass {
+        finished: finish_event(buf, level, activity, None),
+        attributes: total,
+    }
+}
+
+/// One pass of the layout in the module docs.
 fn encode_fields(
     buf: &mut EventBuf,
     record: &SdkLogRecord,
@@ -132,7 +225,6 @@ fn encode_fields(
     cx: &LogContext<'_>,
     limits: Limits,
     truncated_from: Option<u32>,
-    mut sig: Option<&mut Signature<'_>>,
 ) -> Pass {
     begin_event(buf, cx.wire, cx.event_name);
     let trace = record
@@ -151,19 +243,9 @@ fn encode_fields(
     for (key, value, from_record) in resource.chain(record_attributes) {
         // Resource attributes are written as they are, as the peer does (an `event_id`
         // among them too).
-        if from_record {
-            if let Some(sig) = sig.as_deref_mut() {
-                match scalar_kind(value) {
-                    Some(kind) => {
-                        sig.kind_str(kind, key.as_str());
-                    }
-                    None => sig.give_up(),
-                }
-            }
-            if let (AnyValue::Int(id), true) = (value, is_event_id(key, value)) {
-                event_id = Some(*id);
-                continue;
-            }
+        if let (AnyValue::Int(id), true) = (value, from_record && is_event_id(key, value)) {
+            event_id = Some(*id);
+            continue;
         }
         if total < limits.max_attributes {
             part_c.next_field(buf);
