@@ -357,8 +357,9 @@ fn expected(value: &AnyValue, depth: usize) -> Option<Val> {
         {
             Val::Array(items.iter().map(|v| expected(v, depth).unwrap()).collect())
         }
-        AnyValue::Map(m) if !m.is_empty() && depth < 8 => Val::Struct(
-            m.iter()
+        AnyValue::Map(m) if !m.is_empty() && depth < 8 => {
+            let fields = m
+                .iter()
                 .map(|(k, v)| {
                     let name = if k.as_str().is_empty() {
                         "_".to_owned()
@@ -367,8 +368,18 @@ fn expected(value: &AnyValue, depth: usize) -> Option<Val> {
                     };
                     Some((name, expected(v, depth + 1)?))
                 })
-                .collect::<Option<Vec<_>>>()?,
-        ),
+                .collect::<Option<Vec<_>>>()?;
+            // One field per written name: the last entry (in the map's order) of each.
+            let last = |i: usize, name: &str| fields[i + 1..].iter().all(|(n, _)| n != name);
+            Val::Struct(
+                fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, (name, _))| last(*i, name))
+                    .map(|(_, field)| field.clone())
+                    .collect(),
+            )
+        }
         _ => return None, // JSON or other arrays: shape checked by decoding alone
     })
 }
@@ -380,7 +391,7 @@ fn same(a: &Val, b: &Val) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
         }
         (Val::Struct(x), Val::Struct(y)) => {
-            // Map order is arbitrary and duplicate names (after NUL cleaning) may occur.
+            // Map order is arbitrary.
             x.len() == y.len()
                 && x.iter()
                     .all(|(n, v)| y.iter().any(|(m, w)| m == n && same(v, w)))

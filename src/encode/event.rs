@@ -243,8 +243,9 @@ pub(crate) struct EventBuf {
     /// Data only ([`begin_data_only`](Self::begin_data_only)): every call that would write
     /// metadata leaves it alone.
     meta_given: bool,
-    /// A cut string changed a format byte of the metadata since the event started.
-    meta_patched: bool,
+    /// The metadata depends on the values, not only on the event's shape: a cut string
+    /// changed a format byte, or the layout left out fields whose names repeat.
+    meta_varies: bool,
 }
 
 impl Default for EventBuf {
@@ -264,7 +265,7 @@ impl EventBuf {
             data: Vec::new(),
             body: Body::EventHeader,
             meta_given: false,
-            meta_patched: false,
+            meta_varies: false,
         }
     }
 
@@ -316,7 +317,7 @@ impl EventBuf {
         if !self.meta_given {
             self.meta.clear();
         }
-        self.meta_patched = false;
+        self.meta_varies = false;
         self.data.clear();
         self.body = body;
     }
@@ -341,6 +342,12 @@ impl EventBuf {
         self.finish(&descriptor);
     }
 
+    /// True while writing data only ([`begin_data_only`](Self::begin_data_only)).
+    #[inline]
+    pub(crate) fn data_only(&self) -> bool {
+        self.meta_given
+    }
+
     /// Back to writing metadata too.
     pub(crate) fn end_data_only(&mut self) {
         self.meta_given = false;
@@ -357,10 +364,17 @@ impl EventBuf {
         &self.data
     }
 
-    /// True if a cut string changed a format byte of this event's metadata: the metadata
-    /// then depends on the values, not only on the shape.
-    pub(crate) fn meta_patched(&self) -> bool {
-        self.meta_patched
+    /// True if this event's metadata depends on its values, not only on its shape: a cut
+    /// string changed a format byte, or [`set_meta_varies`](Self::set_meta_varies) was
+    /// called. The shape cache does not keep such metadata.
+    pub(crate) fn meta_varies(&self) -> bool {
+        self.meta_varies
+    }
+
+    /// Says that the metadata depends on the values (e.g. fields left out because their
+    /// names repeat, see [`super::names`]).
+    pub(crate) fn set_meta_varies(&mut self) {
+        self.meta_varies = true;
     }
 
     /// The format being written.
@@ -627,7 +641,7 @@ impl EventBuf {
         self.data.truncate(mark.data_at + 2 + keep);
         self.data[mark.data_at..mark.data_at + 2].copy_from_slice(&(keep as u16).to_ne_bytes());
         if let (true, Some(at)) = (cut, mark.format_at) {
-            self.meta_patched = true;
+            self.meta_varies = true;
             self.meta[at] = match self.wire() {
                 Wire::EventHeader => FieldFormat::Default.as_int(),
                 Wire::TraceLogging => tl::CUT_STRING_OUT_TYPE,

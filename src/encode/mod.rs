@@ -8,6 +8,7 @@
 //!   documented on its module; [`tracelogging`] documents ETW's bytes.
 //! - [`shape`] keeps each event shape's metadata per thread, so that most events write only
 //!   their data.
+//! - [`names`] keeps one field per name in a struct.
 //! - [`value`] writes OpenTelemetry values as fields.
 //! - [`text`] formats times, ids and JSON straight into the event.
 //! - The Common Schema layouts of logs live with their signal (e.g. [`crate::logs`]).
@@ -16,6 +17,7 @@ mod chunks;
 pub(crate) mod common_schema;
 mod event;
 mod fit;
+pub(crate) mod names;
 pub(crate) mod shape;
 pub(crate) mod text;
 pub(crate) mod tracelogging;

@@ -195,7 +195,7 @@ pub(crate) fn encode_with_shape(
         // New here: encode in full, and keep the metadata if it depends on the shape alone.
         buf.end_data_only();
         let pass = encode(buf, None);
-        if pass.finished && !buf.meta_patched() && buf.meta().len() <= MAX_META {
+        if pass.finished && !buf.meta_varies() && buf.meta().len() <= MAX_META {
             cache.slots[slot] = Some(Entry {
                 signature: sig.into(),
                 meta: buf.meta().into(),
@@ -338,7 +338,7 @@ mod tests {
                 }
             },
         );
-        assert!(buf.meta_patched());
+        assert!(buf.meta_varies());
         assert_eq!(kept(), 0);
     }
 

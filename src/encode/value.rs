@@ -19,6 +19,7 @@ use eventheader::FieldFormat;
 use opentelemetry::logs::AnyValue;
 
 use super::event::{EventBuf, MAX_STRUCT_FIELDS};
+use super::names::Shadowed;
 use super::text::write_json;
 
 /// The deepest struct nesting an event may use, counting the top-level struct a value sits
@@ -146,12 +147,16 @@ fn add_compound(
             if !fits_struct || limits.max_items == 0 {
                 return add_json(buf, name, value, limits);
             }
+            let entries = || map.iter().take(limits.max_items);
+            let shadowed = Shadowed::in_event(buf, entries().map(|(k, _)| Some(k.as_str())));
             let mark = buf.begin_struct(name);
             let mut cut = false;
             let mut count = 0;
-            for (k, v) in map.iter().take(limits.max_items) {
-                cut |= add_value(buf, k.as_str(), v, depth + 1, limits);
-                count += 1;
+            for (i, (k, v)) in entries().enumerate() {
+                if !shadowed.skips(i) {
+                    cut |= add_value(buf, k.as_str(), v, depth + 1, limits);
+                    count += 1;
+                }
             }
             buf.end_struct(mark, count);
             cut || count < map.len()

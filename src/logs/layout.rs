@@ -10,7 +10,8 @@
 //!             ext_cloud_role          resource service.name           (if set)
 //!             ext_cloud_roleInstance  resource service.instance.id    (if set) }
 //! PartC {     the resource attributes chosen in the builder, then the record's
-//!             attributes minus an Int `event_id` (as user-events-logs 0.18 orders them).
+//!             attributes minus an Int `event_id` (as user-events-logs 0.18 orders them);
+//!             of several with one name, the last only (see `encode::names`).
 //!             At most 127 per struct: attributes 128..254 go on in a struct PartC_2,
 //!             then PartC_3, and so on. No attributes: no PartC. }
 //! PartB {     _typeName "Log"
@@ -38,6 +39,7 @@ use opentelemetry_sdk::logs::SdkLogRecord;
 use crate::encode::common_schema::{
     add_part_a, add_tail, begin_event, finish_event, PartA, PartC, ROLE_MAX,
 };
+use crate::encode::names::Shadowed;
 use crate::encode::shape::{encode_with_shape, Signature};
 use crate::encode::text::{write_hex, write_rfc3339};
 use crate::encode::value::{add_scalar_data, add_value, scalar_kind, KIND_INT};
@@ -238,13 +240,24 @@ fn encode_fields(
     let mut part_c = PartC::new();
     let mut event_id = None;
     let mut total = 0;
-    let resource = cx.resource_attributes.iter().map(|(k, v)| (k, v, false));
-    let record_attributes = record.attributes_iter().map(|(k, v)| (k, v, true));
-    for (key, value, from_record) in resource.chain(record_attributes) {
-        // Resource attributes are written as they are, as the peer does (an `event_id`
-        // among them too).
+    let items = || {
+        let resource = cx.resource_attributes.iter().map(|(k, v)| (k, v, false));
+        resource.chain(record.attributes_iter().map(|(k, v)| (k, v, true)))
+    };
+    // Resource attributes are written as they are, as the peer does (an `event_id` among
+    // them too); of fields with one name, the last.
+    let shadowed = Shadowed::in_event(
+        buf,
+        items().map(|(key, value, from_record)| {
+            (!(from_record && is_event_id(key, value))).then(|| key.as_str())
+        }),
+    );
+    for (i, (key, value, from_record)) in items().enumerate() {
         if let (AnyValue::Int(id), true) = (value, from_record && is_event_id(key, value)) {
             event_id = Some(*id);
+            continue;
+        }
+        if shadowed.skips(i) {
             continue;
         }
         if total < limits.max_attributes {

@@ -44,6 +44,7 @@ use opentelemetry_sdk::trace::SpanData;
 use crate::encode::common_schema::{
     add_hex, add_part_a, add_part_c, add_tail, add_time, begin_event, finish_event, PartA,
 };
+use crate::encode::names::Shadowed;
 use crate::encode::shape::{encode_with_shape, Signature};
 use crate::encode::text::write_hex;
 use crate::encode::value::{add_attribute_value, value_kind};
@@ -89,10 +90,14 @@ fn add_attributes(
     room: usize,
     limits: Limits,
 ) -> usize {
+    let kept = || attributes.iter().take(room);
+    let shadowed = Shadowed::in_event(buf, kept().map(|kv| Some(kv.key.as_str())));
     let mut n = 0;
-    for kv in attributes.iter().take(room) {
-        add_attribute_value(buf, kv.key.as_str(), &kv.value, limits);
-        n += 1;
+    for (i, kv) in kept().enumerate() {
+        if !shadowed.skips(i) {
+            add_attribute_value(buf, kv.key.as_str(), &kv.value, limits);
+            n += 1;
+        }
     }
     n
 }
@@ -200,8 +205,12 @@ fn encode_fields<'a>(
     // Room for statusMessage, events and link attributes after the well-known attributes
     // (at most 11 of those, unless keys repeat).
     let mut http_status_code = false;
-    for kv in span.attributes.iter() {
-        if let Some(name) = well_known(kv.key.as_str()) {
+    let mapped = Shadowed::in_event(
+        buf,
+        span.attributes.iter().map(|kv| well_known(kv.key.as_str())),
+    );
+    for (i, kv) in span.attributes.iter().enumerate() {
+        if let (Some(name), false) = (well_known(kv.key.as_str()), mapped.skips(i)) {
             if fields < MAX_STRUCT_FIELDS - 3 {
                 add_attribute_value(buf, name, &kv.value, limits);
                 http_status_code |= name == "httpStatusCode";
@@ -246,13 +255,18 @@ fn encode_fields<'a>(
     ));
     buf.end_struct(part_b, fields);
 
-    let others = || {
-        span.attributes
-            .iter()
-            .filter(|kv| well_known(kv.key.as_str()).is_none())
-    };
-    let total = others().count();
-    add_part_c(buf, others().take(limits.max_attributes), |buf, kv| {
+    let others = span.attributes.iter().map(|kv| {
+        let in_part_c = well_known(kv.key.as_str()).is_none();
+        in_part_c.then(|| kv.key.as_str())
+    });
+    let shadowed = Shadowed::in_event(buf, others);
+    let part_c = span
+        .attributes
+        .iter()
+        .enumerate()
+        .filter(|(i, kv)| well_known(kv.key.as_str()).is_none() && !shadowed.skips(*i));
+    let total = part_c.clone().count();
+    add_part_c(buf, part_c.take(limits.max_attributes), |buf, (_, kv)| {
         add_attribute_value(buf, kv.key.as_str(), &kv.value, limits);
     });
     add_tail(buf, cx.thread_id, truncated_from);
