@@ -149,6 +149,171 @@ fn format_event_shorter_than_its_fields_still_gives_valid_json() {
     );
 }
 
+/// The `otlp_metrics` format as the kernel prints it for the metrics exporter's field list.
+const METRICS_FORMAT: &str = "name: otlp_metrics
+ID: 1235
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:u32 protocol;\toffset:8;\tsize:4;\tsigned:0;
+\tfield:char version[8];\toffset:12;\tsize:8;\tsigned:0;
+\tfield:__rel_loc u8 buffer[];\toffset:20;\tsize:4;\tsigned:0;
+
+print fmt: \"\"
+";
+
+/// A payload as the metrics exporter writes it: protocol, version, `__rel_loc`, buffer.
+fn metrics_payload(protocol: u32, buffer: &[u8]) -> Vec<u8> {
+    let mut p = protocol.to_ne_bytes().to_vec();
+    p.extend_from_slice(b"v0.19.00");
+    p.extend_from_slice(&((buffer.len() as u32) << 16).to_ne_bytes());
+    p.extend_from_slice(buffer);
+    p
+}
+
+fn metrics_event(raw: Vec<u8>) -> PerfEvent {
+    let mut e = event("otlp_metrics", raw);
+    e.format = Some(Arc::new(
+        PerfEventFormat::parse(true, "user_events", METRICS_FORMAT).unwrap(),
+    ));
+    e
+}
+
+/// One counter `requests{route="/a"} = 7` on resource `service.name=shop`, scope `app`.
+fn one_counter() -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::KeyValue;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope};
+    use opentelemetry_proto::tonic::metrics::v1::{
+        metric::Data, number_data_point, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+        Sum,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use prost::Message;
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    };
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "shop")],
+                ..Default::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                scope: Some(InstrumentationScope {
+                    name: "app".into(),
+                    ..Default::default()
+                }),
+                metrics: vec![Metric {
+                    name: "requests".into(),
+                    data: Some(Data::Sum(Sum {
+                        data_points: vec![NumberDataPoint {
+                            attributes: vec![kv("route", "/a")],
+                            time_unix_nano: 1_700_000_000_000_000_000,
+                            value: Some(number_data_point::Value::AsInt(7)),
+                            ..Default::default()
+                        }],
+                        aggregation_temporality: 2,
+                        is_monotonic: true,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn otlp_metrics_events_are_decoded_to_otlp_json() {
+    let buffer = one_counter();
+    let mut raw = metrics_payload(0, &buffer);
+    raw.extend_from_slice(&[0; 4]); // the kernel's alignment padding
+    let json = metrics_event(raw).to_json();
+    println!("{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // The envelope of every line, then the format's fields as before, then the request.
+    assert!(
+        json.starts_with(
+            r#"{"tracepoint":"otlp_metrics","time_ns":1700000000123456789,"pid":42,"tid":43,"cpu":1,"#
+        ),
+        "{json}"
+    );
+    assert_eq!(
+        v["fields"],
+        serde_json::json!({"protocol": 0, "version": "v0.19.00", "buffer": {"length": buffer.len()}})
+    );
+    let rm = &v["otlp"]["resourceMetrics"][0];
+    assert_eq!(rm["resource"]["attributes"][0]["key"], "service.name");
+    assert_eq!(rm["scopeMetrics"][0]["scope"]["name"], "app");
+    let m = &rm["scopeMetrics"][0]["metrics"][0];
+    assert_eq!(m["name"], "requests");
+    let p = &m["sum"]["dataPoints"][0];
+    assert_eq!(p["asInt"], "7");
+    assert_eq!(p["timeUnixNano"], "1700000000000000000");
+    assert_eq!(
+        p["attributes"],
+        serde_json::json!([{"key": "route", "value": {"stringValue": "/a"}}])
+    );
+    assert!(v.get("decode_error").is_none());
+
+    // Read without a format (not from a session), the name alone decides: the same request,
+    // and no fields (nothing says where they are).
+    let bare: serde_json::Value =
+        serde_json::from_str(&event("otlp_metrics", metrics_payload(0, &buffer)).to_json())
+            .unwrap();
+    assert_eq!(bare["otlp"], v["otlp"]);
+    assert!(bare.get("fields").is_none(), "{bare}");
+}
+
+#[test]
+fn otlp_metrics_that_do_not_decode_get_decode_error_and_raw_hex() {
+    let buffer = one_counter();
+    for (raw, error) in [
+        (
+            metrics_payload(3, &buffer),
+            "protocol 3 is not OTLP protobuf",
+        ),
+        (
+            metrics_payload(0, &[0xff, 0xff, 0xff]),
+            "not an ExportMetricsServiceRequest",
+        ),
+        (metrics_payload(0, &buffer)[..20].to_vec(), "truncated"),
+        (vec![0, 0, 0], "truncated"),
+    ] {
+        let json = metrics_event(raw.clone()).to_json();
+        let v: serde_json::Value =
+            serde_json::from_str(&json).unwrap_or_else(|e| panic!("not JSON ({e}): {json}"));
+        assert!(
+            v["decode_error"].as_str().unwrap().contains(error),
+            "{error}: {json}"
+        );
+        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(v["raw_hex"], hex.as_str());
+        assert!(v.get("otlp").is_none(), "{json}");
+    }
+}
+
+#[test]
+fn an_otlp_metrics_tracepoint_of_another_system_is_not_decoded_as_metrics() {
+    let mut e = event("otlp_metrics", metrics_payload(0, &one_counter()));
+    e.format = Some(Arc::new(
+        PerfEventFormat::parse(true, "other", METRICS_FORMAT).unwrap(),
+    ));
+    let json = e.to_json();
+    assert!(!json.contains("\"otlp\""), "{json}");
+    assert!(json.contains(r#""fields":{"protocol":0"#), "{json}");
+}
+
 #[test]
 fn metadata_the_decoder_would_assert_on_is_an_error_not_a_panic() {
     // Field "a" with encoding 0x67 (value8 with both array flags): reserved.
@@ -173,6 +338,25 @@ fn metadata_the_decoder_would_assert_on_is_an_error_not_a_panic() {
 }
 
 proptest::proptest! {
+    /// Any bytes as an `otlp_metrics` payload: one JSON object, decoded or with an error.
+    #[test]
+    fn arbitrary_metrics_payloads_give_one_json_object(
+        header in proptest::collection::vec(proptest::num::u8::ANY, 0..16),
+        buffer in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        zero_protocol in proptest::bool::ANY,
+    ) {
+        let mut raw = header;
+        if zero_protocol && raw.len() >= 4 {
+            raw[..4].fill(0);
+        }
+        raw.extend_from_slice(&buffer);
+        let json = metrics_event(raw).to_json();
+        let v: Result<serde_json::Value, _> = serde_json::from_str(&json);
+        proptest::prop_assert!(v.is_ok(), "{}", json);
+        let v = v.unwrap();
+        proptest::prop_assert!(v["otlp"].is_object() != v["decode_error"].is_string(), "{}", json);
+    }
+
     /// Field definitions with random encoding, format, tag/count bytes (structs, arrays,
     /// strings, nesting...) over random data.
     #[test]

@@ -1,7 +1,10 @@
 //! `otel-os-events`: a small local agent for user_events EventHeader tracepoints.
 //!
 //! `otel-os-events listen <provider> [--level N] [--keyword K]` or
-//! `otel-os-events listen --tracepoint <name>...` prints one JSON object per event per line.
+//! `otel-os-events listen --tracepoint <name>...` prints one JSON object per event per line
+//! (the metrics exporter's `otlp_metrics` payloads decoded to OTLP/JSON). Arguments are
+//! parsed with clap: `otel-os-events --help` and `otel-os-events listen --help` document
+//! every option and the exit statuses (0 done, 1 runtime error, 2 usage error).
 //!
 //! Linux only: it reads perf ring buffers (`perf_event_open`), which exist nowhere else. On
 //! other systems the command builds, says so and exits with status 2; to see ETW events on

@@ -10,7 +10,9 @@ use tracepoint_decode::{
     PerfMetaOptions, PerfTextEncoding,
 };
 
+use super::names::USER_EVENTS_SYSTEM;
 use super::session::PerfEvent;
+use crate::metrics::TRACEPOINT_NAME;
 
 /// Compact output (no spaces) with tracepoint_decode's defaults otherwise.
 const CONVERT: PerfConvertOptions = PerfConvertOptions::Default.and_not(PerfConvertOptions::Space);
@@ -44,8 +46,15 @@ impl PerfEvent {
     /// are kept in their own object so that an event field named like one of ours (`pid`)
     /// cannot collide.
     ///
+    /// The metrics exporters' `otlp_metrics` events get, after their `"fields"` (`protocol`,
+    /// `version`, `buffer` as `{"length":N}`), `"otlp":{"resourceMetrics":[…]}`: the payload's
+    /// `ExportMetricsServiceRequest` in the OTLP/JSON mapping (resource, scopes, metrics with
+    /// their data points and attributes; 64-bit integers as strings, ids as hex, enums as
+    /// integers).
+    ///
     /// An event that does not decode gets `"decode_error":"…"` and `"raw_hex":"…"` (and no
-    /// `"fields"`: those decoded before the error are dropped).
+    /// `"fields"`: those decoded before the error are dropped; an `otlp_metrics` event whose
+    /// payload does not decode keeps its format's fields and has no `"otlp"`).
     pub fn to_json(&self) -> String {
         let mut s = String::with_capacity(128 + self.raw.len() * 2);
         self.write_json(&mut s);
@@ -71,13 +80,40 @@ impl PerfEvent {
             .format
             .as_ref()
             .is_none_or(|f| f.decoding_style() == PerfEventDecodingStyle::EventHeader);
-        if eventheader {
+        if self.is_otlp_metrics() {
+            self.write_format_fields(out)?;
+            self.write_otlp_metrics(out)?;
+        } else if eventheader {
             self.write_eventheader(out)?;
         } else {
             self.write_format_fields(out)?;
         }
         out.push('}');
         Ok(())
+    }
+
+    /// The metrics exporters' tracepoint: `user_events:otlp_metrics`, registered with its own
+    /// field list (not EventHeader). Without a format (an event not read from a session) the
+    /// name alone decides.
+    fn is_otlp_metrics(&self) -> bool {
+        self.tracepoint == TRACEPOINT_NAME
+            && self.format.as_ref().is_none_or(|f| {
+                f.system_name() == USER_EVENTS_SYSTEM
+                    && f.decoding_style() != PerfEventDecodingStyle::EventHeader
+            })
+    }
+
+    /// `,"otlp":{"resourceMetrics":[…]}`, the payload's request in the OTLP/JSON mapping, or
+    /// `,"decode_error":…,"raw_hex":…` (the format's fields, written before, are kept).
+    fn write_otlp_metrics(&self, out: &mut String) -> std::fmt::Result {
+        match super::metrics::to_json(&self.raw) {
+            Ok(json) => {
+                out.push_str(",\"otlp\":");
+                out.push_str(&json);
+                Ok(())
+            }
+            Err(err) => self.write_decode_error(out, &err.to_string()),
+        }
     }
 
     fn write_eventheader(&self, out: &mut String) -> std::fmt::Result {

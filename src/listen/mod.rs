@@ -3,7 +3,8 @@
 //!
 //! - [`PerfSession`] opens a `PERF_TYPE_TRACEPOINT` event per tracepoint and online CPU
 //!   (`perf_event_open`, pid -1), maps one ring per CPU and hands out [`PerfEvent`]s.
-//! - [`PerfEvent::to_json`] decodes an event (EventHeader or tracefs-format) to one JSON line.
+//! - [`PerfEvent::to_json`] decodes an event (EventHeader or tracefs-format) to one JSON line;
+//!   the metrics exporters' `otlp_metrics` payloads are decoded to the OTLP/JSON mapping.
 //! - [`ensure_registered`] registers a missing EventHeader tracepoint so a listener can start
 //!   before the application that writes it.
 //! - [`kernel_support`] tells whether this kernel has user_events + perf (the crate's tests
@@ -24,6 +25,7 @@
 
 mod error;
 mod json;
+mod metrics;
 mod names;
 mod perf;
 mod register;

@@ -1,38 +1,121 @@
-//! The command on Linux: arguments, signals, and `listen` over the crate's perf reader.
+//! The command on Linux: arguments (clap), signals, and `listen` over the crate's perf reader.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
 use otel_os_events::listen::{
     ensure_registered, eventheader_tracepoint_name, split_tracepoint,
     validate_eventheader_tracepoint_name, ListenError, PerfSession, RegisteredTracepoint,
     SessionOptions, USER_EVENTS_SYSTEM,
 };
 
-const USAGE: &str = r#"usage: otel-os-events listen <provider> [--level N] [--keyword K] [options]
-       otel-os-events listen --tracepoint <name>... [options]
+/// Exit statuses, shown at the end of every `--help`.
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success: the count or timeout was reached, SIGINT/SIGTERM, stdout closed, or --help
+  1  runtime error: a tracepoint not found, no permission, perf or tracefs failures
+  2  usage error: an unknown command or option, or a value that is not valid";
 
+/// The long description of `listen`.
+const LISTEN_ABOUT: &str = "\
 Reads user_events tracepoints through perf, one ring per CPU, and prints each event as one
 JSON object per line on stdout. Missing EventHeader tracepoints are registered first, so
 listen may start before the application; they stay registered until listen exits.
 
-  <provider>          EventHeader provider: listens to <provider>_L<level>K<keyword>
-  --level N           only level N (1 critical .. 5 verbose); default: levels 1 to 5
-  --keyword K         keyword, hexadecimal (e.g. 1, 0x1f); default 1
-  --tracepoint NAME.. these tracepoints (name, or system:name); repeatable
-  --count N           exit after N events
-  --timeout SECS      exit after SECS seconds (fractions allowed)
-  --ring-pages N      data pages per CPU ring, a power of two (default 16)
-  -h, --help          this text
-
-Each line: {"tracepoint":..,"time_ns":..,"pid":..,"tid":..,"cpu":.., then for EventHeader
-events "provider", "event", "level", "keyword", .. and "fields":{..}}. time_ns is
+Each line: {\"tracepoint\":..,\"time_ns\":..,\"pid\":..,\"tid\":..,\"cpu\":.., then for
+EventHeader events \"provider\", \"event\", \"level\", \"keyword\", .. and \"fields\":{..}}.
+For the metrics exporters' otlp_metrics events, \"fields\" (protocol, version, buffer length)
+and \"otlp\":{\"resourceMetrics\":[..]}, the decoded OTLP request in the OTLP/JSON mapping.
+An event that does not decode has \"decode_error\" and \"raw_hex\" instead. time_ns is
 CLOCK_MONOTONIC (the kernel refuses CLOCK_REALTIME for tracepoint samples).
 
 Stops on SIGINT/SIGTERM and prints `listen: <n> events, <m> lost` to stderr.
-Needs root or CAP_PERFMON (system-wide tracepoint sampling)."#;
+Needs root or CAP_PERFMON (system-wide tracepoint sampling).";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "otel-os-events",
+    version,
+    about = "A local agent for OpenTelemetry events written to Linux user_events",
+    override_usage = "otel-os-events listen <PROVIDER> [--level <N>] [--keyword <K>] [OPTIONS]\n       \
+                      otel-os-events listen --tracepoint <NAME>... [OPTIONS]",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print each event of the given tracepoints as one JSON line
+    #[command(long_about = LISTEN_ABOUT, after_help = EXIT_CODES)]
+    Listen(ListenCmd),
+}
+
+/// `listen`'s arguments as given.
+#[derive(Debug, Args)]
+#[command(group = ArgGroup::new("what").required(true).args(["provider", "tracepoint"]))]
+struct ListenCmd {
+    /// EventHeader provider: listens to <PROVIDER>_L<level>K<keyword> (A-Z, a-z, 0-9, _)
+    #[arg(value_parser = parse_provider)]
+    provider: Option<String>,
+    /// Only level N (1 critical .. 5 verbose) [default: levels 1 to 5]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..),
+          conflicts_with = "tracepoint")]
+    level: Option<u8>,
+    /// Keyword, hexadecimal (e.g. 1, 0x1f) [default: 1]
+    #[arg(long, value_name = "K", value_parser = parse_keyword, conflicts_with = "tracepoint")]
+    keyword: Option<u64>,
+    /// These tracepoints (name, or system:name); takes several names, repeatable
+    #[arg(long, value_name = "NAME", num_args = 1.., value_parser = parse_tracepoint)]
+    tracepoint: Vec<String>,
+    /// Exit after N events
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+    /// Exit after SECS seconds (fractions allowed)
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout,
+          allow_negative_numbers = true)]
+    timeout: Option<Duration>,
+    /// Data pages per CPU ring, a power of two
+    #[arg(long, value_name = "N", value_parser = parse_ring_pages,
+          default_value_t = SessionOptions::default().ring_data_pages)]
+    ring_pages: usize,
+}
+
+fn parse_provider(s: &str) -> Result<String, String> {
+    eventheader_tracepoint_name(s, 1, 1).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+fn parse_keyword(s: &str) -> Result<u64, String> {
+    let hex = s.strip_prefix("0x").or(s.strip_prefix("0X")).unwrap_or(s);
+    u64::from_str_radix(hex, 16).map_err(|_| "not a hexadecimal number".to_string())
+}
+
+fn parse_tracepoint(s: &str) -> Result<String, String> {
+    split_tracepoint(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| "not a number of seconds".to_string())?;
+    Duration::try_from_secs_f64(secs).map_err(|_| "out of range".to_string())
+}
+
+fn parse_ring_pages(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|_| "not a number".to_string())?;
+    if !n.is_power_of_two() {
+        return Err("must be a power of two".to_string());
+    }
+    Ok(n)
+}
 
 /// What `listen` was asked to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,117 +126,35 @@ struct ListenArgs {
     ring_pages: usize,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Command {
-    Help,
-    Listen(ListenArgs),
-}
-
-fn value<'a>(args: &mut impl Iterator<Item = &'a str>, flag: &str) -> Result<&'a str, String> {
-    args.next().ok_or_else(|| format!("{flag} needs a value"))
-}
-
-fn parse_num<T: std::str::FromStr>(s: &str, flag: &str) -> Result<T, String> {
-    s.parse()
-        .map_err(|_| format!("{flag}: not a valid number: {s:?}"))
-}
-
-/// Parses everything after the program name.
-fn parse_args(args: &[String]) -> Result<Command, String> {
-    let mut it = args.iter().map(String::as_str).peekable();
-    match it.next() {
-        None | Some("-h" | "--help" | "help") => return Ok(Command::Help),
-        Some("listen") => {}
-        Some(other) => return Err(format!("unknown command {other:?}")),
-    }
-    let mut provider: Option<&str> = None;
-    let mut level: Option<u8> = None;
-    let mut keyword: Option<u64> = None;
-    let mut tracepoints = Vec::new();
-    let mut out = ListenArgs {
-        tracepoints: Vec::new(),
-        count: None,
-        timeout: None,
-        ring_pages: SessionOptions::default().ring_data_pages,
+/// Parses the whole command line (program name first): `Ok(None)` when no command was given
+/// (the caller prints the help); `--help` and `--version` come back as clap errors whose
+/// kind says so (clap prints them to stdout, with status 0).
+fn parse_args<I, T>(args: I) -> Result<Option<ListenArgs>, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let Some(Command::Listen(cmd)) = Cli::try_parse_from(args)?.command else {
+        return Ok(None);
     };
-    while let Some(arg) = it.next() {
-        match arg {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--level" => {
-                let v = value(&mut it, arg)?;
-                let n: u8 = parse_num(v, arg)?;
-                if n == 0 {
-                    return Err("--level must be 1 or more".to_string());
-                }
-                level = Some(n);
-            }
-            "--keyword" => {
-                let v = value(&mut it, arg)?;
-                let hex = v.strip_prefix("0x").or(v.strip_prefix("0X")).unwrap_or(v);
-                keyword = Some(
-                    u64::from_str_radix(hex, 16)
-                        .map_err(|_| format!("--keyword: not a hexadecimal number: {v:?}"))?,
-                );
-            }
-            "--tracepoint" => {
-                let first = value(&mut it, arg)?;
-                tracepoints.push(first.to_string());
-                while let Some(next) = it.next_if(|a| !a.starts_with('-')) {
-                    tracepoints.push(next.to_string());
-                }
-            }
-            "--count" => {
-                let n: u64 = parse_num(value(&mut it, arg)?, arg)?;
-                if n == 0 {
-                    return Err("--count must be 1 or more".to_string());
-                }
-                out.count = Some(n);
-            }
-            "--timeout" => {
-                let secs: f64 = parse_num(value(&mut it, arg)?, arg)?;
-                out.timeout = Some(
-                    Duration::try_from_secs_f64(secs)
-                        .map_err(|_| format!("--timeout: out of range: {secs}"))?,
-                );
-            }
-            "--ring-pages" => {
-                let n: usize = parse_num(value(&mut it, arg)?, arg)?;
-                if !n.is_power_of_two() {
-                    return Err("--ring-pages must be a power of two".to_string());
-                }
-                out.ring_pages = n;
-            }
-            flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
-            positional => {
-                if provider.replace(positional).is_some() {
-                    return Err(format!("unexpected argument {positional:?}"));
-                }
-            }
+    let mut tracepoints = cmd.tracepoint;
+    if let Some(provider) = cmd.provider {
+        let keyword = cmd.keyword.unwrap_or(1);
+        let levels = cmd.level.map_or(1..=5, |l| l..=l);
+        for l in levels {
+            // The provider alone was checked; with a long keyword the name may be too long.
+            let name = eventheader_tracepoint_name(&provider, l, keyword).map_err(|e| {
+                Cli::command().error(clap::error::ErrorKind::ValueValidation, e.to_string())
+            })?;
+            tracepoints.push(name);
         }
     }
-    match (provider, tracepoints.is_empty()) {
-        (Some(_), false) => return Err("give a provider or --tracepoint, not both".to_string()),
-        (None, true) => return Err("give a provider or --tracepoint".to_string()),
-        (None, false) => {
-            if level.is_some() || keyword.is_some() {
-                return Err("--level and --keyword go with a provider".to_string());
-            }
-            for tp in &tracepoints {
-                split_tracepoint(tp).map_err(|e| e.to_string())?;
-            }
-            out.tracepoints = tracepoints;
-        }
-        (Some(provider), true) => {
-            let keyword = keyword.unwrap_or(1);
-            let levels = level.map_or(1..=5, |l| l..=l);
-            for l in levels {
-                out.tracepoints.push(
-                    eventheader_tracepoint_name(provider, l, keyword).map_err(|e| e.to_string())?,
-                );
-            }
-        }
-    }
-    Ok(Command::Listen(out))
+    Ok(Some(ListenArgs {
+        tracepoints,
+        count: cmd.count,
+        timeout: cmd.timeout,
+        ring_pages: cmd.ring_pages,
+    }))
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -256,46 +257,49 @@ fn listen(args: ListenArgs) -> Result<(), ListenError> {
 
 /// Runs the command with the process's arguments.
 pub(crate) fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match parse_args(&args) {
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
+    let listen_args = match parse_args(std::env::args_os()) {
+        Ok(Some(listen_args)) => listen_args,
+        Ok(None) => {
+            // No command: the help, as for --help.
+            let _ = Cli::command().print_long_help();
+            return ExitCode::SUCCESS;
         }
-        Err(msg) => {
-            eprintln!("otel-os-events: {msg}\n\n{USAGE}");
-            ExitCode::from(2)
+        Err(e) => {
+            // Help and version to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
-        Ok(Command::Listen(listen_args)) => {
-            if let Err(e) = install_signal_handlers() {
-                eprintln!("otel-os-events: {e}");
-                return ExitCode::FAILURE;
-            }
-            match listen(listen_args) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("otel-os-events: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+    };
+    if let Err(e) = install_signal_handlers() {
+        eprintln!("otel-os-events: {e}");
+        return ExitCode::FAILURE;
+    }
+    match listen(listen_args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("otel-os-events: {e}");
+            ExitCode::FAILURE
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::error::ErrorKind;
+
     use super::*;
 
-    fn parse(s: &str) -> Result<Command, String> {
-        let v: Vec<String> = s.split_whitespace().map(String::from).collect();
-        parse_args(&v)
+    fn parse(s: &str) -> Result<Option<ListenArgs>, clap::Error> {
+        parse_args(std::iter::once("otel-os-events").chain(s.split_whitespace()))
     }
 
     fn tracepoints(s: &str) -> Vec<String> {
-        match parse(s).unwrap() {
-            Command::Listen(a) => a.tracepoints,
-            Command::Help => panic!("help"),
-        }
+        parse(s).unwrap().expect("a command").tracepoints
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
@@ -327,49 +331,104 @@ mod tests {
 
     #[test]
     fn tracepoint_lists_and_options() {
-        let Command::Listen(a) =
+        let a =
             parse("listen --tracepoint a_L4K1 user_events_multi:m.0 --count 3 --tracepoint c --timeout 1.5 --ring-pages 4")
                 .unwrap()
-        else {
-            panic!()
-        };
+                .unwrap();
         assert_eq!(a.tracepoints, ["a_L4K1", "user_events_multi:m.0", "c"]);
         assert_eq!(a.count, Some(3));
         assert_eq!(a.timeout, Some(Duration::from_millis(1500)));
         assert_eq!(a.ring_pages, 4);
+        let a = parse("listen p").unwrap().unwrap();
+        assert_eq!(
+            (a.count, a.timeout, a.ring_pages),
+            (None, None, SessionOptions::default().ring_data_pages)
+        );
     }
 
     #[test]
     fn help() {
-        for s in ["", "--help", "-h", "help", "listen --help", "listen p -h"] {
-            assert_eq!(parse(s), Ok(Command::Help), "{s:?}");
+        assert!(parse("").unwrap().is_none());
+        for s in [
+            "--help",
+            "-h",
+            "help",
+            "listen --help",
+            "listen p -h",
+            "help listen",
+        ] {
+            let kind = parse(s).unwrap_err().kind();
+            assert_eq!(kind, ErrorKind::DisplayHelp, "{s:?}");
+        }
+        assert_eq!(
+            parse("--version").unwrap_err().kind(),
+            ErrorKind::DisplayVersion
+        );
+    }
+
+    #[test]
+    fn help_documents_every_flag_and_the_exit_codes() {
+        let top = Cli::command().render_long_help().to_string();
+        assert!(top.contains("Exit status:"), "{top}");
+        let mut cmd = Cli::command();
+        let listen = cmd.find_subcommand_mut("listen").unwrap();
+        let text = listen.render_long_help().to_string();
+        for flag in [
+            "<PROVIDER>",
+            "--level",
+            "--keyword",
+            "--tracepoint",
+            "--count",
+            "--timeout",
+            "--ring-pages",
+            "--help",
+            "Exit status:",
+            "2  usage error",
+            "otlp",
+        ] {
+            assert!(text.contains(flag), "{flag}: {text}");
         }
     }
 
     #[test]
     fn rejects_bad_arguments() {
-        for s in [
-            "frobnicate",
-            "listen",
-            "listen p q",
-            "listen p --level",
-            "listen p --level 0",
-            "listen p --level 256",
-            "listen p --level x",
-            "listen p --keyword xyz",
-            "listen p --count 0",
-            "listen p --timeout -1",
-            "listen p --timeout abc",
-            "listen p --ring-pages 3",
-            "listen p --bogus",
-            "listen p --tracepoint x_L1K1",
-            "listen --tracepoint x_L1K1 --level 4",
-            "listen --tracepoint ../x",
-            "listen a;b",
-            "listen a-b",
-            "listen --tracepoint",
+        for (s, kind) in [
+            ("frobnicate", ErrorKind::InvalidSubcommand),
+            ("listen", ErrorKind::MissingRequiredArgument),
+            ("listen p q", ErrorKind::UnknownArgument),
+            ("listen p --level", ErrorKind::InvalidValue),
+            ("listen p --level 0", ErrorKind::ValueValidation),
+            ("listen p --level 256", ErrorKind::ValueValidation),
+            ("listen p --level x", ErrorKind::ValueValidation),
+            ("listen p --keyword xyz", ErrorKind::ValueValidation),
+            ("listen p --count 0", ErrorKind::ValueValidation),
+            ("listen p --timeout -1", ErrorKind::ValueValidation),
+            ("listen p --timeout abc", ErrorKind::ValueValidation),
+            ("listen p --ring-pages 3", ErrorKind::ValueValidation),
+            ("listen p --bogus", ErrorKind::UnknownArgument),
+            ("listen p --tracepoint x_L1K1", ErrorKind::ArgumentConflict),
+            (
+                "listen --tracepoint x_L1K1 --level 4",
+                ErrorKind::ArgumentConflict,
+            ),
+            ("listen --tracepoint ../x", ErrorKind::ValueValidation),
+            ("listen a;b", ErrorKind::ValueValidation),
+            ("listen a-b", ErrorKind::ValueValidation),
+            ("listen --tracepoint", ErrorKind::InvalidValue),
         ] {
-            assert!(parse(s).is_err(), "{s:?} parsed");
+            match parse(s) {
+                Err(e) => assert_eq!(e.kind(), kind, "{s:?}: {e}"),
+                Ok(a) => panic!("{s:?} parsed: {a:?}"),
+            }
         }
+    }
+
+    #[test]
+    fn a_provider_too_long_for_its_keyword_is_a_usage_error() {
+        let provider = "p".repeat(240);
+        let e = parse(&format!("listen {provider} --keyword ffffffffffffffff")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ValueValidation);
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("exceed 255"), "{e}");
     }
 }
