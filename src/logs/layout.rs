@@ -86,7 +86,7 @@ fn is_event_id(key: &Key, value: &AnyValue) -> bool {
 
 /// Encodes `record` into `buf`. `truncated_from` is the size before truncation, for the
 /// marker field. The first pass (`truncated_from` is `None`) reuses the metadata of the
-/// record's shape (see [`signature`]).
+/// record's shape (see [`signature_head`]).
 pub(crate) fn encode_log(
     buf: &mut EventBuf,
     record: &SdkLogRecord,
