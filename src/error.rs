@@ -56,6 +56,14 @@ pub enum Error {
         /// The largest allowed.
         max: usize,
     },
+    /// [`QueueOptions::max_bytes`](crate::mode::QueueOptions::max_bytes) below
+    /// [`MIN_QUEUE_BYTES`](crate::mode::MIN_QUEUE_BYTES).
+    InvalidQueueBytes {
+        /// The budget asked for.
+        bytes: usize,
+        /// The smallest allowed.
+        min: usize,
+    },
     /// The flush thread's name is empty or holds a NUL.
     InvalidThreadName,
     /// A level outside 1 (critical) ..= 5 (verbose).
@@ -94,6 +102,12 @@ impl fmt::Display for Error {
             }
             Error::InvalidQueueCapacity { capacity, max } => {
                 write!(f, "queue capacity {capacity} is outside 1..={max}")
+            }
+            Error::InvalidQueueBytes { bytes, min } => {
+                write!(
+                    f,
+                    "queue byte budget {bytes} is below the minimum, {min} bytes"
+                )
             }
             Error::InvalidThreadName => {
                 f.write_str("the flush thread's name is empty or holds a NUL")

@@ -20,13 +20,17 @@ pub const MAX_KEYWORDS: usize = 64;
 pub struct TracepointSet {
     /// Its keyword.
     pub keyword: u64,
+    /// Its place in the provider's [`Snapshot::sets`], which only ever grows: queued events
+    /// name their set by it (`crate::mode`), so that queuing an event clones no `Arc`.
+    pub(crate) index: usize,
     pub(crate) levels: [Tracepoint; 5],
 }
 
 impl TracepointSet {
-    fn register(sink: &SinkProvider, provider: &str, keyword: u64) -> Self {
+    fn register(sink: &SinkProvider, provider: &str, keyword: u64, index: usize) -> Self {
         TracepointSet {
             keyword,
+            index,
             levels: std::array::from_fn(|i| {
                 Tracepoint::register(
                     sink,
@@ -59,7 +63,8 @@ pub struct SizeLimits {
 pub struct Snapshot {
     /// The size options in force.
     pub limits: SizeLimits,
-    /// The builder's keyword first, then keywords registered on first use.
+    /// The builder's keyword first, then keywords registered on first use (append only:
+    /// a set keeps its place, its `index`, for the provider's life).
     pub sets: Vec<Arc<TracepointSet>>,
     /// Per set, bit `level - 1` is set while that tracepoint had a listener at the watcher's
     /// last look.
@@ -100,7 +105,7 @@ impl ProviderState {
     /// Registers the tracepoints of `keyword` and makes them the first set.
     pub fn new(provider: &str, sink: Sink, keyword: u64, limits: SizeLimits) -> Self {
         let sink = sink.open(provider, None);
-        let first = Arc::new(TracepointSet::register(&sink, provider, keyword));
+        let first = Arc::new(TracepointSet::register(&sink, provider, keyword, 0));
         ProviderState {
             provider: provider.to_owned(),
             sink,
@@ -139,7 +144,12 @@ impl ProviderState {
         if old.sets.len() >= MAX_KEYWORDS {
             return None;
         }
-        let set = Arc::new(TracepointSet::register(&self.sink, &self.provider, keyword));
+        let set = Arc::new(TracepointSet::register(
+            &self.sink,
+            &self.provider,
+            keyword,
+            old.sets.len(),
+        ));
         let mut sets = old.sets.clone();
         sets.push(set.clone());
         let mut listening = old.listening.clone();

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crossbeam_utils::CachePadded;
+
 /// Why an event was not written. Every event a processor accepts is either written or
 /// counted under one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,13 +22,20 @@ pub enum DropReason {
         /// The errno of the failed `writev`.
         errno: i32,
     },
-    /// Emitted after `shutdown`.
+    /// Emitted after `shutdown`; in queued mode also an event whose push raced shutdown and
+    /// came after the flush thread's last look at the queue.
     AfterShutdown,
     /// The record's keyword (from the builder's keyword function) would have been the
     /// provider's 65th: tracepoints are registered for at most 64 keywords.
     KeywordLimit,
     /// Queued mode: the queue was full (after waiting, with [`WhenFull::Block`](crate::mode::WhenFull::Block)).
     QueueFull,
+    /// Queued mode: the event's buffer would have taken what waiting events and pooled
+    /// buffers hold past the byte budget,
+    /// [`QueueOptions::max_bytes`](crate::mode::QueueOptions::max_bytes). Like
+    /// [`QueueFull`](Self::QueueFull), a sign the flush thread cannot keep up; this one
+    /// says the events are large, so raise `max_bytes` rather than `capacity`.
+    QueueBytes,
     /// Queued mode: still queued when the shutdown deadline passed.
     Shutdown,
     /// Queued mode: every session detached between the emit and the flush thread's write
@@ -43,6 +52,7 @@ impl fmt::Display for DropReason {
             DropReason::AfterShutdown => f.write_str("after shutdown"),
             DropReason::KeywordLimit => f.write_str("too many keywords"),
             DropReason::QueueFull => f.write_str("queue full"),
+            DropReason::QueueBytes => f.write_str("queue byte budget exceeded"),
             DropReason::Shutdown => f.write_str("queued at shutdown deadline"),
             DropReason::NoListener => f.write_str("no listener by write time"),
         }
@@ -65,7 +75,10 @@ pub struct Stats {
     pub truncated: u64,
     /// Events not written, by reason; only reasons with a non-zero count appear.
     pub dropped: Vec<(DropReason, u64)>,
-    /// Queued mode: the most events the queue has held at once.
+    /// Queued mode: the most events the queue has held at once, as the flush thread saw it
+    /// when it looked (at the start of each drain, and every 64 events within one), or the
+    /// capacity once a caller found the queue full. The emitting threads never read the
+    /// queue's length: that would move the flush thread's cache lines on every event.
     pub queue_high_water: u64,
 }
 
@@ -89,46 +102,56 @@ impl Stats {
 const ERRNO_SLOTS: usize = 134;
 
 /// The live counters behind [`Stats`]: relaxed atomics, bumped once per event.
+///
+/// They sit in two groups, each on cache lines of its own: what the emitting threads count
+/// (accepted, and the drops decided before the write) and what the writing side counts
+/// (written, truncated, and the drops decided at the write). In queued mode the writing side
+/// is the flush thread, so neither side's increments move the other's cache lines.
 pub(crate) struct Counters {
+    caller: CachePadded<CallerSide>,
+    writer: CachePadded<WriterSide>,
+    /// Write errors by errno (the writing side too).
+    write_errors: CachePadded<[AtomicU64; ERRNO_SLOTS]>,
+}
+
+/// What the emitting threads count.
+#[derive(Default)]
+struct CallerSide {
     accepted: AtomicU64,
-    written: AtomicU64,
-    /// Events written: `written` counts data points for metrics, of which one event carries
-    /// many.
-    events_written: AtomicU64,
-    truncated: AtomicU64,
     oversize: AtomicU64,
     no_severity: AtomicU64,
     after_shutdown: AtomicU64,
     keyword_limit: AtomicU64,
     queue_full: AtomicU64,
+    queue_bytes: AtomicU64,
+}
+
+/// What the writing side counts (the caller in sync mode, the flush thread in queued mode).
+#[derive(Default)]
+struct WriterSide {
+    written: AtomicU64,
+    /// Events written: `written` counts data points for metrics, of which one event carries
+    /// many.
+    events_written: AtomicU64,
+    truncated: AtomicU64,
     shutdown: AtomicU64,
     no_listener: AtomicU64,
-    write_errors: [AtomicU64; ERRNO_SLOTS],
+    /// Raised by the flush thread as it drains (and by a caller that finds the queue full).
     queue_high_water: AtomicU64,
 }
 
 impl Counters {
     pub(crate) fn new() -> Self {
         Counters {
-            accepted: AtomicU64::new(0),
-            written: AtomicU64::new(0),
-            events_written: AtomicU64::new(0),
-            truncated: AtomicU64::new(0),
-            oversize: AtomicU64::new(0),
-            no_severity: AtomicU64::new(0),
-            after_shutdown: AtomicU64::new(0),
-            keyword_limit: AtomicU64::new(0),
-            queue_full: AtomicU64::new(0),
-            shutdown: AtomicU64::new(0),
-            no_listener: AtomicU64::new(0),
-            write_errors: std::array::from_fn(|_| AtomicU64::new(0)),
-            queue_high_water: AtomicU64::new(0),
+            caller: CachePadded::new(CallerSide::default()),
+            writer: CachePadded::new(WriterSide::default()),
+            write_errors: CachePadded::new(std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
 
     /// An event the processor takes on: it will be written or dropped.
     pub(crate) fn accepted(&self) {
-        self.accepted.fetch_add(1, Relaxed);
+        self.caller.accepted.fetch_add(1, Relaxed);
     }
 
     /// An event refused outright: accepted and dropped at once.
@@ -137,31 +160,32 @@ impl Counters {
         self.dropped(reason);
     }
 
-    /// Records the queue length after a push, for the high-water mark.
+    /// Records a queue length seen, for the high-water mark.
     pub(crate) fn queue_len(&self, len: usize) {
         let len = len as u64;
-        if len > self.queue_high_water.load(Relaxed) {
-            self.queue_high_water.fetch_max(len, Relaxed);
+        if len > self.writer.queue_high_water.load(Relaxed) {
+            self.writer.queue_high_water.fetch_max(len, Relaxed);
         }
     }
 
     /// `n` events (or, for metrics, data points) taken on at once.
     pub(crate) fn accepted_n(&self, n: u64) {
-        self.accepted.fetch_add(n, Relaxed);
+        self.caller.accepted.fetch_add(n, Relaxed);
     }
 
     /// One event written, which counts as `weight` (1, or its metric data points).
     pub(crate) fn written_event(&self, weight: u64, truncated: bool) {
-        self.written.fetch_add(weight, Relaxed);
-        self.events_written.fetch_add(1, Relaxed);
+        let w = &self.writer;
+        w.written.fetch_add(weight, Relaxed);
+        w.events_written.fetch_add(1, Relaxed);
         if truncated {
-            self.truncated.fetch_add(weight, Relaxed);
+            w.truncated.fetch_add(weight, Relaxed);
         }
     }
 
     /// Events written so far (see [`written_event`](Self::written_event)).
     pub(crate) fn events_written(&self) -> u64 {
-        self.events_written.load(Relaxed)
+        self.writer.events_written.load(Relaxed)
     }
 
     /// `n` dropped at once for `reason`.
@@ -176,14 +200,16 @@ impl Counters {
     }
 
     fn counter(&self, reason: DropReason) -> &AtomicU64 {
+        let (c, w) = (&self.caller, &self.writer);
         match reason {
-            DropReason::Oversize => &self.oversize,
-            DropReason::NoSeverity => &self.no_severity,
-            DropReason::AfterShutdown => &self.after_shutdown,
-            DropReason::KeywordLimit => &self.keyword_limit,
-            DropReason::QueueFull => &self.queue_full,
-            DropReason::Shutdown => &self.shutdown,
-            DropReason::NoListener => &self.no_listener,
+            DropReason::Oversize => &c.oversize,
+            DropReason::NoSeverity => &c.no_severity,
+            DropReason::AfterShutdown => &c.after_shutdown,
+            DropReason::KeywordLimit => &c.keyword_limit,
+            DropReason::QueueFull => &c.queue_full,
+            DropReason::QueueBytes => &c.queue_bytes,
+            DropReason::Shutdown => &w.shutdown,
+            DropReason::NoListener => &w.no_listener,
             DropReason::WriteError { errno } => {
                 let slot = usize::try_from(errno).unwrap_or(0).min(ERRNO_SLOTS - 1);
                 &self.write_errors[slot]
@@ -199,13 +225,15 @@ impl Counters {
                 dropped.push((reason, n));
             }
         };
-        push(DropReason::Oversize, &self.oversize);
-        push(DropReason::NoSeverity, &self.no_severity);
-        push(DropReason::AfterShutdown, &self.after_shutdown);
-        push(DropReason::KeywordLimit, &self.keyword_limit);
-        push(DropReason::QueueFull, &self.queue_full);
-        push(DropReason::Shutdown, &self.shutdown);
-        push(DropReason::NoListener, &self.no_listener);
+        let (c, w) = (&self.caller, &self.writer);
+        push(DropReason::Oversize, &c.oversize);
+        push(DropReason::NoSeverity, &c.no_severity);
+        push(DropReason::AfterShutdown, &c.after_shutdown);
+        push(DropReason::KeywordLimit, &c.keyword_limit);
+        push(DropReason::QueueFull, &c.queue_full);
+        push(DropReason::QueueBytes, &c.queue_bytes);
+        push(DropReason::Shutdown, &w.shutdown);
+        push(DropReason::NoListener, &w.no_listener);
         for (errno, counter) in self.write_errors.iter().enumerate() {
             push(
                 DropReason::WriteError {
@@ -215,11 +243,11 @@ impl Counters {
             );
         }
         Stats {
-            accepted: self.accepted.load(Relaxed),
-            written: self.written.load(Relaxed),
-            truncated: self.truncated.load(Relaxed),
+            accepted: c.accepted.load(Relaxed),
+            written: w.written.load(Relaxed),
+            truncated: w.truncated.load(Relaxed),
             dropped,
-            queue_high_water: self.queue_high_water.load(Relaxed),
+            queue_high_water: w.queue_high_water.load(Relaxed),
         }
     }
 }

@@ -19,6 +19,7 @@ mod imp {
     pub(crate) struct ThreadSlot(std::sync::OnceLock<thread::Thread>);
 
     impl ThreadSlot {
+        /// Called once by the thread that will [`park_timeout`](Self::park_timeout).
         pub(crate) fn set(&self, t: thread::Thread) {
             let _ = self.0.set(t);
         }
@@ -27,11 +28,11 @@ mod imp {
                 t.unpark();
             }
         }
-    }
-
-    /// Sleeps until unparked, or `timeout` at most.
-    pub(crate) fn park_timeout(timeout: std::time::Duration) {
-        thread::park_timeout(timeout);
+        /// The thread that called [`set`](Self::set) sleeps until unparked, or `timeout` at
+        /// most.
+        pub(crate) fn park_timeout(&self, timeout: std::time::Duration) {
+            thread::park_timeout(timeout);
+        }
     }
 }
 
@@ -42,25 +43,30 @@ mod imp {
     pub(crate) use loom::thread;
     use std::collections::VecDeque;
 
-    /// The flush thread's handle (a mutex-guarded slot: loom has no OnceLock).
+    /// A model of the flush thread's park and unpark: a wake-up token under a mutex, with a
+    /// condvar. (loom's own `unpark` also wakes a thread blocked on a mutex, as if it were
+    /// parked, and then fails the model: this keeps the models about the channel.)
     #[derive(Default)]
-    pub(crate) struct ThreadSlot(Mutex<Option<thread::Thread>>);
-
-    impl ThreadSlot {
-        pub(crate) fn set(&self, t: thread::Thread) {
-            *self.0.lock().unwrap() = Some(t);
-        }
-        pub(crate) fn unpark(&self) {
-            if let Some(t) = self.0.lock().unwrap().as_ref() {
-                t.unpark();
-            }
-        }
+    pub(crate) struct ThreadSlot {
+        token: Mutex<bool>,
+        cv: Condvar,
     }
 
-    /// Loom has no timed park: a model parks until unparked (a lost wake-up is then a
-    /// deadlock loom reports).
-    pub(crate) fn park_timeout(_timeout: std::time::Duration) {
-        thread::park();
+    impl ThreadSlot {
+        pub(crate) fn set(&self, _t: thread::Thread) {}
+        pub(crate) fn unpark(&self) {
+            *self.token.lock().unwrap() = true;
+            self.cv.notify_all();
+        }
+        /// Loom has no timed wait: a model waits until unparked (a lost wake-up is then a
+        /// deadlock loom reports).
+        pub(crate) fn park_timeout(&self, _timeout: std::time::Duration) {
+            let mut token = self.token.lock().unwrap();
+            while !*token {
+                token = self.cv.wait(token).unwrap();
+            }
+            *token = false;
+        }
     }
 
     /// A loom-visible model of `crossbeam_queue::ArrayQueue`.
@@ -126,3 +132,6 @@ mod imp {
 }
 
 pub(crate) use imp::*;
+
+/// Keeps a value on cache lines of its own (no model needed: it only aligns).
+pub(crate) use crossbeam_utils::CachePadded;

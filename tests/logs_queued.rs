@@ -101,6 +101,52 @@ fn a_full_queue_drops_and_counts() {
 }
 
 #[test]
+fn a_spent_byte_budget_drops_large_events_and_counts_them() {
+    let (processor, capture) = capture_processor(Processor::builder("qbytes").with_mode(
+        Mode::Queued(QueueOptions {
+            max_bytes: otel_os_events::mode::MIN_QUEUE_BYTES,
+            ..QueueOptions::default()
+        }),
+    ));
+    capture.set_write_delay(Some(Duration::from_millis(2)));
+    let provider = SdkLoggerProvider::builder().build();
+    let large = AnyValue::String("x".repeat(7_000).into());
+    for i in 0..200 {
+        let body = if i % 2 == 0 {
+            large.clone()
+        } else {
+            AnyValue::Int(i)
+        };
+        let mut r = record(&provider, Some(Severity::Info), Some(body), vec![]);
+        processor.emit(&mut r, &InstrumentationScope::default());
+    }
+    processor.force_flush().unwrap();
+    let stats = processor.stats();
+    balanced(&stats);
+    assert_eq!(stats.accepted, 200);
+    // 256 KiB hold a few dozen buffers of large events waiting behind a slow writer: the
+    // budget runs out long before the queue's 4,096 slots do.
+    let over = stats.dropped(DropReason::QueueBytes);
+    assert!(over > 0, "{stats:?}");
+    assert_eq!(
+        over,
+        stats.dropped_total(),
+        "only the budget dropped: {stats:?}"
+    );
+    assert!(stats.queue_high_water < 200, "{stats:?}");
+    let events = capture.events();
+    assert_eq!(events.len() as u64, stats.written);
+    assert!(
+        events.iter().any(|e| e.payload.len() > 7_000),
+        "large events within the budget are written"
+    );
+    assert_eq!(
+        DropReason::QueueBytes.to_string(),
+        "queue byte budget exceeded"
+    );
+}
+
+#[test]
 fn block_waits_for_room_instead() {
     let (processor, capture) = capture_processor(Processor::builder("qb").with_mode(queued(
         2,
@@ -206,6 +252,25 @@ fn queue_options_are_validated() {
             }
         );
     }
+    let min = otel_os_events::mode::MIN_QUEUE_BYTES;
+    for bytes in [0, min - 1] {
+        let err = Processor::builder("p")
+            .with_mode(Mode::Queued(QueueOptions {
+                max_bytes: bytes,
+                ..QueueOptions::default()
+            }))
+            .build()
+            .unwrap_err();
+        assert_eq!(err, Error::InvalidQueueBytes { bytes, min });
+    }
+    let at_min = QueueOptions {
+        max_bytes: min,
+        ..QueueOptions::default()
+    };
+    assert!(Processor::builder("p")
+        .with_mode(Mode::Queued(at_min))
+        .build()
+        .is_ok());
     for name in ["", "a\0b"] {
         let err = Processor::builder("p")
             .with_mode(Mode::Queued(QueueOptions {

@@ -3,14 +3,15 @@
 //! | mode | the caller's thread | who writes | if the process dies |
 //! |---|---|---|---|
 //! | [`Mode::Sync`] (default) | encodes and writes (one `writev`) | the caller | nothing is lost: nothing was buffered |
-//! | [`Mode::Queued`] | encodes into a pooled buffer and enqueues it | one flush thread | queued events are lost |
+//! | [`Mode::Queued`] | encodes into a reused buffer and enqueues it | one flush thread | queued events are lost |
 //!
 //! **Choose sync** unless the caller's thread must not pay for the write: a `writev` to a
 //! listened-to tracepoint costs on the order of a microsecond. **Choose queued** for
 //! latency-critical threads that emit while a session listens; the caller then pays for the
-//! encoding and one push into a bounded lock-free queue, and when the queue is full the event
-//! is dropped and counted (or the caller waits, up to a timeout, if you ask for
-//! [`WhenFull::Block`]). Either way nothing is written while nobody listens.
+//! encoding and one push into a bounded lock-free queue, and when the queue is full (or its
+//! byte budget, [`QueueOptions::max_bytes`], is spent) the event is dropped and counted (or,
+//! for a full queue, the caller waits, up to a timeout, if you ask for [`WhenFull::Block`]).
+//! Either way nothing is written while nobody listens.
 
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ pub(crate) mod channel;
 mod queued;
 mod writer;
 
-pub(crate) use queued::{Queued, QueuedEvent, Target, WriteFn};
+pub(crate) use queued::{Buf, Queued, QueuedEvent, Target, WriteFn};
 pub(crate) use writer::Writer;
 
 /// How events reach the kernel, chosen in the builder.
@@ -43,8 +44,20 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueOptions {
     /// Most events waiting to be written (1..=1,048,576; default 4,096). Each holds an encoded
-    /// event buffer, reused: memory is about capacity × the typical event size.
+    /// event buffer, reused.
     pub capacity: usize,
+    /// The byte budget of the processor's event buffers (default 16 MiB, at least
+    /// [`MIN_QUEUE_BYTES`]: `build` refuses less): what waiting events and pooled buffers hold
+    /// together (their capacity plus 128 bytes each), including each emitting thread's few
+    /// spare buffers. An event whose buffer would take them past it is dropped and counted
+    /// as [`DropReason::QueueBytes`].
+    ///
+    /// After writing, buffers are kept for reuse only while the pooled ones hold under an
+    /// eighth of the budget; the rest are freed, so after a burst memory returns towards
+    /// rest. Worst case, a queued processor holds this budget in event buffers, plus one
+    /// buffer being encoded per emitting thread (up to about twice the maximum event size
+    /// each), plus its two fixed arrays: about 56 bytes per unit of `capacity`.
+    pub max_bytes: usize,
     /// What a full queue does to the caller (default [`WhenFull::Drop`]).
     pub when_full: WhenFull,
     /// The flush thread's name (default `otel-os-events`).
@@ -58,6 +71,7 @@ impl Default for QueueOptions {
     fn default() -> Self {
         QueueOptions {
             capacity: 4096,
+            max_bytes: DEFAULT_QUEUE_BYTES,
             when_full: WhenFull::Drop,
             thread_name: "otel-os-events".to_owned(),
             shutdown_deadline: Duration::from_secs(5),
@@ -67,6 +81,12 @@ impl Default for QueueOptions {
 
 /// The largest queue capacity the builder accepts.
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
+
+/// The default [`QueueOptions::max_bytes`]: 16 MiB.
+pub const DEFAULT_QUEUE_BYTES: usize = 16 << 20;
+
+/// The smallest [`QueueOptions::max_bytes`]: 256 KiB, room for a few of the largest events.
+pub const MIN_QUEUE_BYTES: usize = 256 << 10;
 
 /// What a full queue does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

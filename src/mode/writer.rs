@@ -18,7 +18,7 @@ use crate::stats::Counters;
 use crate::stats::DropReason;
 use crate::sync::Arc;
 
-use super::{write_now, Mode, Queued, QueuedEvent, Target, WriteFn};
+use super::{write_now, Buf, Mode, Queued, QueuedEvent, Target, WriteFn};
 
 /// Sync or queued writing for one processor or exporter.
 pub(crate) struct Writer {
@@ -37,15 +37,20 @@ impl Writer {
             },
             Mode::Queued(options) => Writer {
                 queue: Some(
-                    Queued::start(options, flush_writer(counters.clone())).map_err(|e| {
-                        Error::ThreadSpawn {
+                    Queued::start(options, counters.clone(), flush_writer(counters.clone()))
+                        .map_err(|e| Error::ThreadSpawn {
                             reason: e.to_string(),
-                        }
-                    })?,
+                        })?,
                 ),
                 flush_timeout: options.shutdown_deadline,
             },
         })
+    }
+
+    /// The queued writer, for tests.
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> Option<&Queued> {
+        self.queue.as_ref()
     }
 
     /// True in queued mode.
@@ -86,22 +91,19 @@ impl Writer {
             });
             return;
         };
-        let mut buf = queue.take_buf();
+        let (mut buf, before) = queue.take_buf();
         let truncated = match fit(&mut buf, max_event_size, oversize, encode) {
             Fit::Whole => false,
             Fit::Truncated { .. } => true,
             Fit::TooLarge { .. } => {
                 counters.dropped(DropReason::Oversize);
                 trim(&mut buf, max_event_size);
-                queue.recycle(buf);
+                queue.recycle(buf, before);
                 return;
             }
         };
-        let target = Target::Level {
-            set: set.clone(),
-            level,
-        };
-        self.send(queue, counters, target, buf, truncated, 1);
+        let target = queue.target(set, level);
+        Self::send(queue, counters, target, buf, before, truncated, 1);
     }
 
     /// Writes one already-sized payload that `fill` frames into the buffer (a metrics
@@ -119,18 +121,20 @@ impl Writer {
                 write_now(tracepoint, buf.finished(), false, weight, counters);
             });
         };
-        let mut buf = queue.take_buf();
+        let (mut buf, before) = queue.take_buf();
         fill(&mut buf);
         let target = Target::Single(tracepoint.clone());
-        self.send(queue, counters, target, buf, false, weight);
+        Self::send(queue, counters, target, buf, before, false, weight);
     }
 
+    /// Queues an event whose buffer was taken with capacity `before`; counts a refusal.
+    #[inline]
     fn send(
-        &self,
         queue: &Queued,
         counters: &Counters,
         target: Target,
-        buf: EventBuf,
+        buf: Box<Buf>,
+        before: usize,
         truncated: bool,
         weight: u64,
     ) {
@@ -138,9 +142,9 @@ impl Writer {
             target,
             buf,
             truncated,
-            weight,
+            weight: u32::try_from(weight).unwrap_or(u32::MAX),
         };
-        if let Err(reason) = queue.send(event, counters) {
+        if let Err(reason) = queue.send(event, before, counters) {
             counters.dropped_n(reason, weight);
         }
     }
@@ -153,6 +157,13 @@ impl Writer {
                 .flush(self.flush_timeout)
                 .map_err(|_| OTelSdkError::Timeout(self.flush_timeout)),
         }
+    }
+
+    /// Queued mode: the bytes its event buffers hold now (queued, pooled, spare, being
+    /// encoded), which [`QueueOptions::max_bytes`](super::QueueOptions::max_bytes) caps.
+    #[allow(dead_code)] // read by tests and benches' diagnostics
+    pub(crate) fn queued_bytes(&self) -> Option<usize> {
+        self.queue.as_ref().map(Queued::held_bytes)
     }
 
     /// Queued: drains within the deadline and stops the flush thread.
@@ -173,18 +184,18 @@ fn trim(buf: &mut EventBuf, max_event_size: usize) {
 /// What the flush thread does with each queued event: re-check the enable word (sessions
 /// may have left since the emit), write, count its weight.
 fn flush_writer(counters: Arc<Counters>) -> WriteFn {
-    Box::new(move |event, late| {
-        let tracepoint = event.target.tracepoint();
+    Box::new(move |tracepoint, event, late| {
+        let weight = u64::from(event.weight);
         if late {
-            counters.dropped_n(DropReason::Shutdown, event.weight);
+            counters.dropped_n(DropReason::Shutdown, weight);
         } else if !tracepoint.enabled() {
-            counters.dropped_n(DropReason::NoListener, event.weight);
+            counters.dropped_n(DropReason::NoListener, weight);
         } else {
             write_now(
                 tracepoint,
                 event.buf.finished(),
                 event.truncated,
-                event.weight,
+                event.weight.into(),
                 &counters,
             );
         }

@@ -208,6 +208,12 @@ pub(crate) fn validate_mode(mode: &Mode) -> Result<(), Error> {
                 max: crate::mode::MAX_QUEUE_CAPACITY,
             });
         }
+        if q.max_bytes < crate::mode::MIN_QUEUE_BYTES {
+            return Err(Error::InvalidQueueBytes {
+                bytes: q.max_bytes,
+                min: crate::mode::MIN_QUEUE_BYTES,
+            });
+        }
         if q.thread_name.is_empty() || q.thread_name.contains('\0') {
             return Err(Error::InvalidThreadName);
         }
