@@ -504,17 +504,50 @@ fn bench_queued(g: &mut Group<'_>, id: &str, processor: &Processor, case: Case) 
     });
 }
 
+/// A queued processor whose flush thread is named after `provider` (see [`flush_sleeps`]).
 fn queued(provider: &str, sink: Sink) -> Processor {
     with_resource(
         Processor::builder(provider)
             .with_sink(sink)
-            .with_mode(Mode::Queued(QueueOptions::default()))
+            .with_mode(Mode::Queued(QueueOptions {
+                thread_name: flush_thread_name(provider),
+                ..QueueOptions::default()
+            }))
             .build()
             .unwrap(),
     )
 }
 
-fn print_queue_stats(what: &str, p: &Processor) {
+/// The flush thread's name for `provider`: Linux keeps 15 bytes of a thread's name.
+fn flush_thread_name(provider: &str) -> String {
+    let tail = &provider[provider.len().saturating_sub(13)..];
+    format!("f-{tail}")
+}
+
+/// How many times the flush thread of `provider` has gone to sleep so far (its voluntary
+/// context switches: each park is a futex wait, and each ends with one futex wake from a
+/// producer, a flush or the idle timeout). `None` off Linux or if it is not found.
+fn flush_sleeps(provider: &str) -> Option<u64> {
+    let name = flush_thread_name(provider);
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = task.ok()?.path();
+        let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
+            continue;
+        };
+        if comm.trim() == name {
+            let status = std::fs::read_to_string(dir.join("status")).ok()?;
+            return status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse().ok());
+        }
+    }
+    None
+}
+
+/// Prints the queue's counters and the flush thread's sleeps (each ends with a futex wake)
+/// per 10k events since `before` (the stats and sleeps before the timed group).
+fn print_queue_stats(what: &str, provider: &str, p: &Processor, before: (u64, Option<u64>)) {
     let s = p.stats();
     println!(
         "NOTE: {what}: accepted {}, written {}, dropped {} ({:?}), queue high water {}",
@@ -524,6 +557,14 @@ fn print_queue_stats(what: &str, p: &Processor) {
         s.dropped,
         s.queue_high_water
     );
+    if let (Some(was), Some(now)) = (before.1, flush_sleeps(provider)) {
+        let events = s.accepted - before.0;
+        println!(
+            "NOTE: {what}: the flush thread slept {} times over {events} events: {:.2} futex wakes per 10k events",
+            now - was,
+            (now - was) as f64 * 10_000.0 / events.max(1) as f64
+        );
+    }
 }
 
 /// Queued mode's caller side on any machine: a capture sink whose writes fail at once, so
@@ -531,13 +572,20 @@ fn print_queue_stats(what: &str, p: &Processor) {
 fn encode_queued(c: &mut Criterion) {
     let capture = CaptureSink::new();
     capture.fail_writes(Some(libc::EIO));
-    let processor = queued("bench_encode_queued", Sink::Capture(capture));
+    const PROVIDER: &str = "bench_encode_queued";
+    let processor = queued(PROVIDER, Sink::Capture(capture));
+    let before = (processor.stats().accepted, flush_sleeps(PROVIDER));
     let mut g = short(c, "encode/queued_caller");
     for case in Case::ALL {
         bench_queued(&mut g, &format!("ours/{}", case.name()), &processor, case);
     }
     g.finish();
-    print_queue_stats("encode/queued_caller (writes fail on purpose)", &processor);
+    print_queue_stats(
+        "encode/queued_caller (writes fail on purpose)",
+        PROVIDER,
+        &processor,
+        before,
+    );
 }
 
 fn queued_caller(c: &mut Criterion) {
@@ -546,13 +594,14 @@ fn queued_caller(c: &mut Criterion) {
     }
     let processor = queued(QUEUED, Sink::UserEvents);
     set_enable(QUEUED, true);
+    let before = (processor.stats().accepted, flush_sleeps(QUEUED));
     let mut g = short(c, "queued_caller/processor");
     for case in Case::ALL {
         bench_queued(&mut g, &format!("ours/{}", case.name()), &processor, case);
     }
     g.finish();
     set_enable(QUEUED, false);
-    print_queue_stats("queued_caller", &processor);
+    print_queue_stats("queued_caller", QUEUED, &processor, before);
 }
 
 fn all(c: &mut Criterion) {
