@@ -328,3 +328,17 @@ fn the_idle_flush_thread_sleeps() {
     // A spinning thread would use ~100 ticks (1 s); a sleeping one wakes 20 times a second.
     assert!(cpu_ticks() - before <= 5, "the idle flush thread used CPU");
 }
+
+/// The high-water mark counts events, not the markers `force_flush` sends through the
+/// queue: flushes alone leave it at 0 (the flush thread measures it, it once counted them).
+#[test]
+fn flushes_alone_leave_the_high_water_mark_at_zero() {
+    let processor = Processor::builder("hw")
+        .with_mode(queued(64, WhenFull::Drop, Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        processor.force_flush().unwrap();
+    }
+    assert_eq!(processor.stats().queue_high_water, 0);
+}

@@ -270,8 +270,9 @@ impl<T> Channel<T> {
     }
 
     /// Hands queued items to `handle` (and completes flush markers): those queued when it
-    /// looked (`all`: until the queue is empty), telling `observe` the queue's length then
-    /// and every [`OBSERVE_EVERY`] items. Returns how many slots it took.
+    /// looked (`all`: until the queue is empty), telling `observe` how many items (not
+    /// markers) were queued then, and the queue's length every [`OBSERVE_EVERY`] slots.
+    /// Returns how many slots it took.
     ///
     /// Taking only what was there keeps the flush thread from chasing a producer slot by
     /// slot, on the very cache lines that producer is writing.
@@ -283,13 +284,11 @@ impl<T> Channel<T> {
     ) -> usize {
         let queued = self.queue.len();
         let mut popped = 0usize;
+        // Flush markers among the slots that were there when it looked: not events.
+        let mut markers = 0usize;
         while all || popped < queued {
-            if popped % OBSERVE_EVERY == 0 && queued > 0 {
-                observe(if popped == 0 {
-                    queued
-                } else {
-                    self.queue.len() + 1
-                });
+            if popped > 0 && popped % OBSERVE_EVERY == 0 {
+                observe(self.queue.len() + 1);
             }
             let Some(slot) = self.queue.pop() else {
                 break;
@@ -297,8 +296,15 @@ impl<T> Channel<T> {
             popped += 1;
             match slot {
                 Slot::Item(item) => handle(item),
-                Slot::Flush(marker) => marker.complete(),
+                Slot::Flush(marker) => {
+                    markers += usize::from(popped <= queued);
+                    marker.complete();
+                }
             }
+        }
+        let items = queued.min(popped) - markers;
+        if items > 0 {
+            observe(items);
         }
         popped
     }
