@@ -38,6 +38,9 @@ mod peer_sequence;
 #[path = "common/metrics_points.rs"]
 mod metrics_points;
 
+#[path = "../tests/common/metrics_driver.rs"]
+mod metrics_driver;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `cargo bench` passes `--bench`: nothing to do then (this is not a timed bench).

@@ -27,10 +27,8 @@
 //! also by `ExporterHandle::events_written`; on the host, for ours only, by a capture sink.
 //! Heap allocations per export (all threads) are counted alongside.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
@@ -38,10 +36,9 @@ use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::Resource;
 use opentelemetry_user_events_metrics::MetricsExporter as PeerExporter;
 use otel_os_events::listen::{PerfSession, SessionOptions};
@@ -51,6 +48,10 @@ use prost::Message;
 
 #[path = "../tests/common/alloc.rs"]
 mod alloc;
+#[path = "../tests/common/metrics_driver.rs"]
+mod metrics_driver;
+
+use metrics_driver::{block_on, Driver};
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
@@ -59,43 +60,6 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 const SIZES: [usize; 3] = [10, 1_000, 10_000];
 /// Series per counter (the SDK's default cardinality limit is 2,000).
 const PER_INSTRUMENT: usize = 1_000;
-
-// ---- the driver: hands the SDK's ResourceMetrics to a job -------------------------------
-
-type Job = Box<dyn FnMut(&ResourceMetrics) + Send>;
-
-/// A push exporter that runs the job it is given on the next collection.
-#[derive(Clone, Default)]
-struct Driver {
-    job: Arc<Mutex<Option<Job>>>,
-}
-
-impl std::fmt::Debug for Driver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Driver")
-    }
-}
-
-impl PushMetricExporter for Driver {
-    fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
-        if let Some(mut job) = self.job.lock().unwrap().take() {
-            job(metrics);
-        }
-        std::future::ready(Ok(()))
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn temporality(&self) -> Temporality {
-        Temporality::Cumulative
-    }
-}
 
 /// A meter provider holding N series, and the driver that lends out its collections.
 struct Series {
@@ -154,18 +118,6 @@ impl Series {
         let _ = self.provider.force_flush();
         rx.recv_timeout(Duration::from_secs(600))
             .expect("the collection ran the job")
-    }
-}
-
-/// Polls an export's future to completion (both exporters' futures are ready at once).
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::yield_now();
     }
 }
 

@@ -8,68 +8,25 @@
 
 #[path = "common/alloc.rs"]
 mod alloc;
+#[path = "common/metrics_driver.rs"]
+mod metrics_driver;
 
-use std::future::Future;
-use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use metrics_driver::{block_on, Driver};
+
+use std::sync::mpsc;
 use std::time::Duration;
 
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter as _;
 use opentelemetry_sdk::metrics::{
-    Aggregation, Instrument, PeriodicReader, SdkMeterProvider, Stream, Temporality,
+    Aggregation, Instrument, PeriodicReader, SdkMeterProvider, Stream,
 };
 use otel_os_events::metrics::Exporter;
 use otel_os_events::sink::{CaptureSink, Sink};
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
-
-type Job = Box<dyn FnOnce(&ResourceMetrics) + Send>;
-
-/// A push exporter that runs the job it is given on the next collection.
-#[derive(Clone, Default)]
-struct Driver {
-    job: Arc<Mutex<Option<Job>>>,
-}
-
-impl std::fmt::Debug for Driver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Driver")
-    }
-}
-
-impl PushMetricExporter for Driver {
-    fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
-        if let Some(job) = self.job.lock().unwrap().take() {
-            job(metrics);
-        }
-        std::future::ready(Ok(()))
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-    fn temporality(&self) -> Temporality {
-        Temporality::Cumulative
-    }
-}
-
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::yield_now();
-    }
-}
 
 /// 1,000 series: 700 counter series, 100 gauge, 100 histogram and 100 exponential
 /// histogram series, each with three attributes.

@@ -11,71 +11,20 @@
 //! `/api/v1/items/<i>`, `http.request.method` = `GET`, `http.response.status_code` = 200),
 //! cumulative temporality so every collection holds all of them.
 
-use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter as _;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::Resource;
 use otel_os_events::metrics::Exporter;
 use otel_os_events::sink::{CaptureSink, Sink};
 
+use super::metrics_driver::{block_on, Driver};
+
 /// Data points per export: `units` are counted in these.
 pub const SERIES: u64 = 100;
-
-type Job = Box<dyn FnOnce(&ResourceMetrics) + Send>;
-
-/// A push exporter that runs the job it is given on the next collection, on the reader's
-/// thread, with the SDK's `ResourceMetrics`.
-#[derive(Clone, Default)]
-struct Driver {
-    job: Arc<Mutex<Option<Job>>>,
-}
-
-impl std::fmt::Debug for Driver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Driver")
-    }
-}
-
-impl PushMetricExporter for Driver {
-    fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
-        let job = self.job.lock().map(|mut j| j.take()).unwrap_or(None);
-        if let Some(job) = job {
-            job(metrics);
-        }
-        std::future::ready(Ok(()))
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn temporality(&self) -> Temporality {
-        Temporality::Cumulative
-    }
-}
-
-/// Polls an export's future (ready at once) to completion.
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
 
 /// Exports [`SERIES`] data points `units / SERIES` times (after one warm-up export).
 pub fn run(units: u64) {
