@@ -30,6 +30,8 @@
 //! are 4 bytes, and an event with a trace context carries its span's activity id (see
 //! [`etw_activity_id`](crate::encode::etw_activity_id)).
 
+use std::time::SystemTime;
+
 use eventheader::{FieldFormat, Level};
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::trace::{SpanId, TraceId};
@@ -63,6 +65,17 @@ pub(crate) struct LogContext<'a> {
     pub resource_attributes: &'a [(Key, AnyValue)],
     /// The emitting thread, written in queued mode.
     pub thread_id: Option<u32>,
+    /// The event's time ([`event_time`]), read once per event, so that every encoding of
+    /// it (a truncation pass, the debug builds' check of a cached one) writes the same.
+    pub time: SystemTime,
+}
+
+/// A record's time: its timestamp, else its observed timestamp, else now.
+pub(crate) fn event_time(record: &SdkLogRecord) -> SystemTime {
+    record
+        .timestamp()
+        .or_else(|| record.observed_timestamp())
+        .unwrap_or_else(SystemTime::now)
 }
 
 /// `PartB.name`: the record's event name, unless it is blank (as the peer leaves it out).
@@ -147,11 +160,7 @@ fn write_data(
     let tc = record.trace_context();
     let trace_id = tc.filter(|tc| tc.trace_id != TraceId::INVALID);
     let span_id = tc.filter(|tc| tc.span_id != SpanId::INVALID);
-    let time = record
-        .timestamp()
-        .or_else(|| record.observed_timestamp())
-        .unwrap_or_else(std::time::SystemTime::now);
-    let write_time = |buf: &mut EventBuf| buf.data_text(|out| write_rfc3339(out, time));
+    let write_time = |buf: &mut EventBuf| buf.data_text(|out| write_rfc3339(out, cx.time));
     if cx.wire == Wire::EventHeader {
         write_time(buf);
     }
@@ -280,10 +289,7 @@ fn part_a(buf: &mut EventBuf, record: &SdkLogRecord, cx: &LogContext<'_>) {
     add_part_a(
         buf,
         &PartA {
-            time: record
-                .timestamp()
-                .or_else(|| record.observed_timestamp())
-                .unwrap_or_else(std::time::SystemTime::now),
+            time: cx.time,
             trace_id: trace
                 .filter(|tc| tc.trace_id != TraceId::INVALID)
                 .map(|tc| tc.trace_id.to_bytes()),

@@ -18,7 +18,7 @@ use crate::state::{TracepointSet, Watcher};
 use crate::stats::{DropReason, Stats};
 
 use super::builder::{EventName, KeywordFn, ProcessorBuilder};
-use super::layout::{encode_log, LogContext};
+use super::layout::{encode_log, event_time, LogContext};
 use super::level::{level_of, severity_index};
 use crate::encode::Wire;
 
@@ -163,6 +163,7 @@ impl Processor {
             role_instance: self.resource.role_instance.as_deref(),
             resource_attributes: &self.resource.attributes,
             thread_id: self.pipeline.writer().thread_id(),
+            time: event_time(record),
         };
         self.pipeline.write(set, level, |buf, limits, truncated| {
             encode_log(
