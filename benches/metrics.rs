@@ -38,8 +38,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_user_events_metrics::MetricsExporter as PeerExporter;
 use otel_os_events::listen::{PerfSession, SessionOptions};
 use otel_os_events::metrics::{Exporter, ExporterHandle, TRACEPOINT_NAME};
@@ -72,17 +71,7 @@ impl Series {
     fn new(n: usize) -> Series {
         let driver = Driver::default();
         // Collections happen on `force_flush` only.
-        let reader = PeriodicReader::builder(driver.clone())
-            .with_interval(Duration::from_secs(3600))
-            .build();
-        let provider = SdkMeterProvider::builder()
-            .with_resource(
-                Resource::builder_empty()
-                    .with_service_name("benchmark")
-                    .build(),
-            )
-            .with_reader(reader)
-            .build();
+        let provider = driver.meter_provider();
         let meter = provider.meter("bench");
         for k in 0..n.div_ceil(PER_INSTRUMENT) {
             let counter = meter.u64_counter(format!("bench.requests.{k}")).build();

@@ -16,8 +16,6 @@ use std::time::Duration;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter as _;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::Resource;
 use otel_os_events::metrics::Exporter;
 use otel_os_events::sink::{CaptureSink, Sink};
 
@@ -35,17 +33,7 @@ pub fn run(units: u64) {
         .build()
         .expect("the exporter builds");
     let driver = Driver::default();
-    let reader = PeriodicReader::builder(driver.clone())
-        .with_interval(Duration::from_secs(3600))
-        .build();
-    let provider = SdkMeterProvider::builder()
-        .with_resource(
-            Resource::builder_empty()
-                .with_service_name("benchmark")
-                .build(),
-        )
-        .with_reader(reader)
-        .build();
+    let provider = driver.meter_provider();
     let counter = provider
         .meter("bench")
         .u64_counter("bench.requests.0")

@@ -12,7 +12,8 @@ use std::time::Duration;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::Resource;
 
 /// What the next collection runs.
 pub type Job = Box<dyn FnOnce(&ResourceMetrics) + Send>;
@@ -49,6 +50,24 @@ impl PushMetricExporter for Driver {
 
     fn temporality(&self) -> Temporality {
         Temporality::Cumulative
+    }
+}
+
+impl Driver {
+    /// A meter provider (resource `service.name = benchmark`) whose only reader is this
+    /// driver, collecting on `force_flush` only.
+    pub fn meter_provider(&self) -> SdkMeterProvider {
+        let reader = PeriodicReader::builder(self.clone())
+            .with_interval(Duration::from_secs(3600))
+            .build();
+        SdkMeterProvider::builder()
+            .with_resource(
+                Resource::builder_empty()
+                    .with_service_name("benchmark")
+                    .build(),
+            )
+            .with_reader(reader)
+            .build()
     }
 }
 
