@@ -235,7 +235,9 @@ impl Pool {
         }
     }
 
-    /// Moves up to `n` pooled buffers into `into`.
+    /// Moves up to `n` pooled buffers into `into`. A buffer over [`KEEP_SMALL`] ends the
+    /// refill, last in `into`, so that the caller uses it at once: spares never park a big
+    /// buffer, or a thread could keep a burst's memory after the burst.
     #[allow(clippy::vec_box)] // the boxes travel through the queues, one pointer each
     fn take(&self, n: usize, into: &mut Vec<Box<Buf>>) {
         let mut size = 0;
@@ -244,7 +246,11 @@ impl Pool {
                 break;
             };
             size += bytes(&buf);
+            let big = buf.capacity() > KEEP_SMALL;
             into.push(buf);
+            if big {
+                break;
+            }
         }
         if size > 0 {
             self.pooled.fetch_sub(size, Relaxed);
@@ -552,6 +558,27 @@ mod tests {
     fn a_queued_event_fits_well_under_a_cache_line() {
         assert!(std::mem::size_of::<QueuedEvent>() <= 32);
         assert_eq!(std::mem::align_of::<Buf>(), 64);
+    }
+
+    #[test]
+    fn a_refill_stops_at_the_first_big_buffer() {
+        let pool = Pool::new(64, QueueOptions::default().max_bytes);
+        for capacity in [100, KEEP_SMALL + 1, 100, 100] {
+            let mut buf = Box::<Buf>::default();
+            buf.start_raw_payload().reserve_exact(capacity);
+            assert!(pool.resize(0, bytes(&buf)));
+            pool.put(buf);
+        }
+        let mut spares = Vec::new();
+        pool.take(REFILL, &mut spares);
+        let capacities: Vec<bool> = spares.iter().map(|b| b.capacity() > KEEP_SMALL).collect();
+        assert_eq!(
+            capacities,
+            [false, true],
+            "the big buffer ends the refill, last"
+        );
+        pool.take(REFILL, &mut spares);
+        assert_eq!(spares.len(), 4);
     }
 
     #[test]
