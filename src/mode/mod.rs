@@ -20,6 +20,7 @@ use crate::sink::Tracepoint;
 use crate::stats::Counters;
 use crate::stats::DropReason;
 
+mod buffers;
 #[cfg(otel_os_events_loom)]
 pub mod channel;
 #[cfg(not(otel_os_events_loom))]
@@ -27,7 +28,8 @@ pub(crate) mod channel;
 mod queued;
 mod writer;
 
-pub(crate) use queued::{Buf, Queued, QueuedEvent, Target, WriteFn};
+pub(crate) use buffers::Buf;
+pub(crate) use queued::{Queued, QueuedEvent, Target, WriteFn};
 pub(crate) use writer::Writer;
 
 /// How events reach the kernel, chosen in the builder.
