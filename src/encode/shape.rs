@@ -392,7 +392,7 @@ mod tests {
     /// cache would let each evict the other on every event.
     #[test]
     fn shapes_of_one_set_do_not_evict_each_other() {
-        assert!(WAYS >= 2);
+        const { assert!(WAYS >= 2) };
         let names: Vec<String> = (0..10 * SLOTS).map(|i| format!("name{i}")).collect();
         let mut first_of_set = std::collections::HashMap::new();
         let pair = names
