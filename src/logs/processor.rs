@@ -147,6 +147,7 @@ impl Processor {
             .any(|set| set.levels[level].enabled())
     }
 
+    #[inline(always)]
     fn write_record(
         &self,
         record: &SdkLogRecord,
