@@ -23,6 +23,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use super::copy::copy_short;
 use super::event::EventBuf;
 use super::fit::Pass;
 
@@ -55,7 +56,7 @@ impl Signature<'_> {
             self.ok = false;
             return false;
         };
-        room.copy_from_slice(part);
+        copy_short(room, part);
         self.len = end;
         true
     }
