@@ -71,6 +71,17 @@ pub enum Error {
         /// The level asked for.
         level: u8,
     },
+    /// The listener callback's poll interval
+    /// ([`with_listener_poll_interval`](crate::logs::ProcessorBuilder::with_listener_poll_interval))
+    /// is outside `min..=max` (1 ms to 60 s).
+    InvalidPollInterval {
+        /// The interval asked for.
+        interval: std::time::Duration,
+        /// The shortest allowed.
+        min: std::time::Duration,
+        /// The longest allowed.
+        max: std::time::Duration,
+    },
     /// The operating system refused to start the flush thread.
     ThreadSpawn {
         /// What the OS said.
@@ -82,10 +93,12 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidProviderName { name, sink, rule } => {
-                write!(f, "invalid {sink} provider name {name:?}: {rule}")
+                let name = Shown(name);
+                write!(f, "invalid {sink} provider name {name}: {rule}")
             }
             Error::InvalidEventName { name, reason } => {
-                write!(f, "invalid event name {name:?}: {reason}")
+                let name = Shown(name);
+                write!(f, "invalid event name {name}: {reason}")
             }
             Error::InvalidMaxEventSize {
                 size,
@@ -113,6 +126,10 @@ impl fmt::Display for Error {
                 f.write_str("the flush thread's name is empty or holds a NUL")
             }
             Error::InvalidLevel { level } => write!(f, "level {level} is outside 1..=5"),
+            Error::InvalidPollInterval { interval, min, max } => write!(
+                f,
+                "listener poll interval {interval:?} is outside {min:?}..={max:?}"
+            ),
             Error::ThreadSpawn { reason } => {
                 write!(f, "could not start the flush thread: {reason}")
             }
@@ -121,6 +138,26 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The most of a refused name that messages show: enough to recognise it, short enough that
+/// a name of hundreds of bytes does not flood a log line.
+pub(crate) const SHOWN_NAME_LEN: usize = 64;
+
+/// A name as messages show it: quoted and escaped (`{:?}`), cut after [`SHOWN_NAME_LEN`]
+/// bytes with its full length given, e.g. `"aaaa…" (300 bytes)`. The error's field keeps the
+/// whole name.
+pub(crate) struct Shown<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (kept, cut) = crate::encode::cut_str(self.0, SHOWN_NAME_LEN);
+        if cut {
+            write!(f, "{:?}… ({} bytes)", kept, self.0.len())
+        } else {
+            write!(f, "{kept:?}")
+        }
+    }
+}
 
 /// The longest provider name: with `_L<level>K<16 hex digits>` and the NUL the tracepoint
 /// name stays under 256 bytes, and under the 234 that `eventheader_dynamic` allows for

@@ -24,6 +24,10 @@ pub(crate) type KeywordFn = dyn Fn(&SdkLogRecord) -> u64 + Send + Sync;
 pub(crate) const DEFAULT_LISTENER_POLL_INTERVAL: std::time::Duration =
     std::time::Duration::from_millis(100);
 
+/// The shortest and longest poll intervals the builder takes.
+const MIN_LISTENER_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1);
+const MAX_LISTENER_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How each event's EventHeader event name is chosen.
 ///
 /// Names chosen per record ([`FromRecord`](Self::FromRecord), [`Callback`](Self::Callback))
@@ -151,12 +155,10 @@ impl ProcessorBuilder {
         self
     }
 
-    /// How often the listener callback's watcher looks (1 ms to 60 s; default 100 ms).
+    /// How often the listener callback's watcher looks (default 100 ms). `build` refuses an
+    /// interval outside 1 ms ..= 60 s with [`Error::InvalidPollInterval`].
     pub fn with_listener_poll_interval(mut self, interval: std::time::Duration) -> Self {
-        self.listener_poll_interval = interval.clamp(
-            std::time::Duration::from_millis(1),
-            std::time::Duration::from_secs(60),
-        );
+        self.listener_poll_interval = interval;
         self
     }
 
@@ -172,6 +174,15 @@ impl ProcessorBuilder {
         }
         if self.resource_keys.iter().any(|k| k.as_str().is_empty()) {
             return Err(Error::InvalidResourceAttributeKey);
+        }
+        if !(MIN_LISTENER_POLL_INTERVAL..=MAX_LISTENER_POLL_INTERVAL)
+            .contains(&self.listener_poll_interval)
+        {
+            return Err(Error::InvalidPollInterval {
+                interval: self.listener_poll_interval,
+                min: MIN_LISTENER_POLL_INTERVAL,
+                max: MAX_LISTENER_POLL_INTERVAL,
+            });
         }
         Processor::new(self, max_event_size)
     }

@@ -195,7 +195,7 @@ impl Exporter {
                 .counters
                 .dropped_n(DropReason::Oversize, report.oversize);
             otel_warn!(
-                name: "UserEvents.MetricsOversize",
+                name: "OsEvents.MetricsOversize",
                 dropped_points = report.oversize,
                 metrics = report.oversize_metrics.join(", "),
                 max_event_size = self.max_event_size(),

@@ -13,7 +13,7 @@
 mod capture;
 pub(crate) mod etw;
 mod registrar;
-mod status;
+pub(crate) mod status;
 mod tracepoint;
 pub(crate) mod user_events;
 
