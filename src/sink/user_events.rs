@@ -25,6 +25,15 @@ pub fn eventheader_name_args(tracepoint_name: &str) -> Option<CString> {
     CString::new(format!("{tracepoint_name} {EVENTHEADER_FIELDS}")).ok()
 }
 
+/// The `name_args` string for `DIAG_IOCSREG` of a tracepoint with the field list `fields`
+/// (`None`: [`EVENTHEADER_FIELDS`]). Returns `None` if either holds a NUL byte.
+pub(crate) fn name_args(tracepoint_name: &str, fields: Option<&str>) -> Option<CString> {
+    match fields {
+        None => eventheader_name_args(tracepoint_name),
+        Some(fields) => CString::new(format!("{tracepoint_name} {fields}")).ok(),
+    }
+}
+
 /// A registered (or failed) user_events tracepoint. Unregisters itself when dropped.
 ///
 /// Registration and unregistration run on the [registrar](super::registrar) thread, so that
