@@ -71,6 +71,15 @@ pub enum Error {
         /// The level asked for.
         level: u8,
     },
+    /// More keywords declared with
+    /// [`with_keywords`](crate::logs::ProcessorBuilder::with_keywords) (the builder's keyword
+    /// included) than one provider registers, [`MAX_KEYWORDS`](crate::MAX_KEYWORDS).
+    TooManyKeywords {
+        /// How many distinct keywords were declared.
+        count: usize,
+        /// The most allowed.
+        max: usize,
+    },
     /// The listener callback's poll interval
     /// ([`with_listener_poll_interval`](crate::logs::ProcessorBuilder::with_listener_poll_interval))
     /// is outside `min..=max` (1 ms to 60 s).
@@ -126,6 +135,12 @@ impl fmt::Display for Error {
                 f.write_str("the flush thread's name is empty or holds a NUL")
             }
             Error::InvalidLevel { level } => write!(f, "level {level} is outside 1..=5"),
+            Error::TooManyKeywords { count, max } => {
+                write!(
+                    f,
+                    "{count} keywords declared, more than the {max} a provider registers"
+                )
+            }
             Error::InvalidPollInterval { interval, min, max } => write!(
                 f,
                 "listener poll interval {interval:?} is outside {min:?}..={max:?}"

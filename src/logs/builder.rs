@@ -79,6 +79,9 @@ pub struct ProcessorBuilder {
     pub(super) event_name: EventName,
     pub(super) resource_keys: Vec<Key>,
     pub(super) keyword_fn: Option<Arc<KeywordFn>>,
+    /// Keywords registered at build time; when given, the only ones the keyword function
+    /// returns (see [`ProcessorBuilder::with_keywords`]).
+    pub(super) declared_keywords: Option<Vec<u64>>,
     pub(super) listener_callback: Option<Arc<ListenerCallback>>,
     pub(super) listener_poll_interval: std::time::Duration,
 }
@@ -101,6 +104,7 @@ impl ProcessorBuilder {
             event_name: EventName::default(),
             resource_keys: Vec::new(),
             keyword_fn: None,
+            declared_keywords: None,
             listener_callback: None,
             listener_poll_interval: DEFAULT_LISTENER_POLL_INTERVAL,
         }
@@ -128,14 +132,50 @@ impl ProcessorBuilder {
     /// for it, at most [`MAX_KEYWORDS`](crate::MAX_KEYWORDS) per provider; records asking for
     /// more are counted as [`DropReason::KeywordLimit`](crate::DropReason::KeywordLimit).
     ///
-    /// A tracepoint must exist before a session can attach to it, so the first record of a
-    /// new keyword is written only if something (e.g. `otel-os-events listen`) registered
-    /// the tracepoint and listens already.
+    /// `event_enabled` (which the `tracing` bridge asks before it builds a record) cannot know
+    /// a record's keyword, so with a keyword function it answers `true`: each record is then
+    /// built and offered to `emit`, which calls the function and checks that keyword's enable
+    /// word. That way a keyword whose tracepoint only `otel-os-events listen` registered is
+    /// still asked for, registered and written. To keep the cheap "nobody listens" answer,
+    /// declare the keywords the function returns with [`with_keywords`](Self::with_keywords).
+    ///
+    /// A record's event is written only if a session listens to its keyword's tracepoint
+    /// when it is emitted; the first record of a new keyword therefore reaches a session
+    /// only if something (e.g. `otel-os-events listen`) registered that tracepoint already.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::logs::SdkLoggerProvider;
+    /// use otel_os_events::logs::Processor;
+    ///
+    /// // Records named "audit" go to myprovider_L<level>K2, the rest to ..K1.
+    /// let processor = Processor::builder("myprovider")
+    ///     .with_keyword_fn(|record| if record.event_name() == Some("audit") { 2 } else { 1 })
+    ///     .with_keywords([1, 2])
+    ///     .build()?;
+    /// assert_eq!(processor.status().len(), 10, "two keywords, five levels each");
+    /// let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
+    /// # drop(provider);
+    /// # Ok::<(), otel_os_events::Error>(())
+    /// ```
     pub fn with_keyword_fn(
         mut self,
         f: impl Fn(&SdkLogRecord) -> u64 + Send + Sync + 'static,
     ) -> Self {
         self.keyword_fn = Some(Arc::new(f));
+        self
+    }
+
+    /// Registers the tracepoints of these keywords when the processor is built, and declares
+    /// them the only keywords the [keyword function](Self::with_keyword_fn) returns:
+    /// `event_enabled` then answers from their enable words (one snapshot load), so records
+    /// nobody listens to are not even built. A keyword the function returns outside them is
+    /// still registered and written on first use, but `event_enabled` does not know it until
+    /// then. At most [`MAX_KEYWORDS`](crate::MAX_KEYWORDS) in all; more are refused by `build`
+    /// with [`Error::TooManyKeywords`].
+    pub fn with_keywords(mut self, keywords: impl IntoIterator<Item = u64>) -> Self {
+        self.declared_keywords
+            .get_or_insert_with(Vec::new)
+            .extend(keywords);
         self
     }
 
@@ -174,6 +214,18 @@ impl ProcessorBuilder {
         }
         if self.resource_keys.iter().any(|k| k.as_str().is_empty()) {
             return Err(Error::InvalidResourceAttributeKey);
+        }
+        if let Some(keywords) = &self.declared_keywords {
+            let mut all = keywords.clone();
+            all.push(self.options.keyword);
+            all.sort_unstable();
+            all.dedup();
+            if all.len() > crate::MAX_KEYWORDS {
+                return Err(Error::TooManyKeywords {
+                    count: all.len(),
+                    max: crate::MAX_KEYWORDS,
+                });
+            }
         }
         if !(MIN_LISTENER_POLL_INTERVAL..=MAX_LISTENER_POLL_INTERVAL)
             .contains(&self.listener_poll_interval)

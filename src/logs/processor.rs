@@ -35,6 +35,9 @@ pub struct Processor {
     pipeline: Pipeline,
     event_name: EventName,
     keyword_fn: Option<std::sync::Arc<KeywordFn>>,
+    /// With a keyword function: true if its keywords were declared (`with_keywords`), so
+    /// that `event_enabled` may answer from the registered keywords alone.
+    keywords_declared: bool,
     resource_keys: Vec<Key>,
     resource: ResourceFields,
     /// The format the sink takes.
@@ -78,6 +81,10 @@ impl Processor {
         let spawn_error = |e: std::io::Error| Error::ThreadSpawn {
             reason: e.to_string(),
         };
+        for &keyword in b.declared_keywords.iter().flatten() {
+            // Within MAX_KEYWORDS: `build` checked.
+            let _ = pipeline.observed().state.set_for(keyword);
+        }
         let watcher = match &b.listener_callback {
             None => None,
             Some(callback) => Some(
@@ -94,6 +101,7 @@ impl Processor {
             pipeline,
             event_name: b.event_name,
             keyword_fn: b.keyword_fn,
+            keywords_declared: b.declared_keywords.is_some(),
             resource_keys: b.resource_keys,
             resource: ResourceFields::default(),
             wire,
@@ -223,13 +231,17 @@ impl LogProcessor for Processor {
     }
 
     /// One relaxed load of the level's enable word: no lock, no allocation, no Arc clone.
-    /// With a keyword function: true if the level listens on any keyword (one snapshot load).
+    /// With a keyword function whose keywords were declared: true if the level listens on
+    /// any of them (one snapshot load). With an undeclared keyword function: true, since the
+    /// record's keyword is not known yet (see
+    /// [`with_keyword_fn`](super::ProcessorBuilder::with_keyword_fn)).
     #[inline]
     fn event_enabled(&self, level: Severity, _target: &str, _name: Option<&str>) -> bool {
         let level = severity_index(level);
         match self.keyword_fn {
             None => self.pipeline.observed().default_set.levels[level].enabled(),
-            Some(_) => self.any_keyword_enabled(level),
+            Some(_) if self.keywords_declared => self.any_keyword_enabled(level),
+            Some(_) => true,
         }
     }
 
