@@ -7,6 +7,27 @@ use crate::sink::SinkKind;
 
 /// Why a builder refused its options. Emitting never returns errors: what it cannot write
 /// it counts (see [`crate::Stats`]).
+///
+/// Its Display form names the option, the sink and the rule; refused names are shown cut to
+/// 64 bytes (the error's field keeps the whole name). Where the peer crates return
+/// `Box<dyn Error>`, this is one typed enum to match on.
+///
+/// ```
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::Sink;
+/// use otel_os_events::Error;
+///
+/// match Processor::builder("my provider").with_sink(Sink::UserEvents).build() {
+///     Ok(_) => unreachable!(),
+///     Err(error @ Error::InvalidProviderName { .. }) => {
+///         assert_eq!(
+///             error.to_string(),
+///             "invalid user_events provider name \"my provider\": only A-Z, a-z, 0-9 and _ are allowed"
+///         );
+///     }
+///     Err(other) => panic!("{other}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

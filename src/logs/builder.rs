@@ -32,7 +32,24 @@ const MAX_LISTENER_POLL_INTERVAL: std::time::Duration = std::time::Duration::fro
 ///
 /// Names chosen per record ([`FromRecord`](Self::FromRecord), [`Callback`](Self::Callback))
 /// are cleaned rather than refused: a NUL or `;` becomes `_`, an empty name becomes `Log`,
-/// and a name is cut at 255 bytes.
+/// and a name is cut at 255 bytes. A [`Fixed`](Self::Fixed) name is checked by `build`.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use otel_os_events::logs::{EventName, Processor};
+///
+/// // The record's severity text as the event name, "Log" when it has none.
+/// let by_severity = EventName::from_fn(|record| {
+///     Cow::Borrowed(record.severity_text().unwrap_or("Log"))
+/// });
+/// let processor = Processor::builder("myprovider").with_event_name(by_severity).build()?;
+/// # drop(processor);
+/// let refused = Processor::builder("myprovider")
+///     .with_event_name(EventName::Fixed("a;b".into()))
+///     .build();
+/// assert!(matches!(refused, Err(otel_os_events::Error::InvalidEventName { .. })));
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Clone)]
 pub enum EventName {
     /// The same name for every event (default `Log`, as the existing exporters write).
@@ -72,6 +89,28 @@ impl fmt::Debug for EventName {
 option_setters!(ProcessorBuilder: keyword, max_event_size, oversize_policy, sink, mode);
 
 /// Builds a [`Processor`]; see [`Processor::builder`].
+///
+/// `build` checks every option and returns a typed [`Error`] for the first one the sink
+/// refuses; the setters themselves never fail.
+///
+/// ```
+/// use std::time::Duration;
+/// use otel_os_events::logs::{OversizePolicy, Processor};
+/// use otel_os_events::mode::{Mode, QueueOptions};
+///
+/// let processor = Processor::builder("myprovider")
+///     .with_keyword(0x10)                            // myprovider_L<level>K10
+///     .with_max_event_size(4096)                     // below ftrace's page per event
+///     .with_oversize_policy(OversizePolicy::Drop)    // default Truncate
+///     .with_mode(Mode::Queued(QueueOptions::default()))
+///     .with_listener_callback(|change| eprintln!("{change:?}"))
+///     .with_listener_poll_interval(Duration::from_millis(250))
+///     .build()?;
+/// # drop(processor);
+/// let error = Processor::builder("my-provider").build().unwrap_err();
+/// println!("{error}"); // invalid user_events provider name "my-provider": only A-Z, ...
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct ProcessorBuilder {
     /// Provider, keyword, size, sink and mode: what every builder has.
@@ -186,7 +225,33 @@ impl ProcessorBuilder {
     /// word. A watcher thread therefore looks at the words every poll interval (see
     /// [`with_listener_poll_interval`](Self::with_listener_poll_interval), default 100 ms),
     /// so a change is reported within one interval; a session that attaches and detaches
-    /// between two looks is not seen. The callback runs on the watcher thread.
+    /// between two looks is not seen. ETW calls the provider back, which wakes the watcher at
+    /// once. The callback runs on the watcher thread (`otel-os-events-watch`), never on an
+    /// emitting thread; keep it short. Logs only: span processors and the metrics exporter
+    /// have no listener callback.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// use otel_os_events::logs::Processor;
+    /// use otel_os_events::sink::{CaptureSink, Sink};
+    ///
+    /// let capture = CaptureSink::new();
+    /// capture.set_listening_all(false);
+    /// let (tx, rx) = mpsc::channel();
+    /// let processor = Processor::builder("myprovider")
+    ///     .with_sink(Sink::Capture(capture.clone()))
+    ///     .with_listener_callback(move |change| {
+    ///         let _ = tx.send(change.clone());
+    ///     })
+    ///     .with_listener_poll_interval(Duration::from_millis(5))
+    ///     .build()?;
+    /// capture.set_listening("myprovider_L2K1", true); // a session attaches
+    /// let change = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    /// assert_eq!((change.tracepoint.as_str(), change.listening), ("myprovider_L2K1", true));
+    /// # drop(processor);
+    /// # Ok::<(), otel_os_events::Error>(())
+    /// ```
     pub fn with_listener_callback(
         mut self,
         callback: impl Fn(&ListenerChange) + Send + Sync + 'static,

@@ -29,6 +29,32 @@ use crate::encode::Wire;
 /// (see [`level_of`](super::level_of)), only while a session (perf, ftrace, an agent) listens
 /// to it. A record without a severity has no level: it is dropped and counted as
 /// [`DropReason::NoSeverity`].
+///
+/// ```
+/// use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+/// use opentelemetry_sdk::logs::SdkLoggerProvider;
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::{CaptureSink, Sink};
+/// use otel_os_events::DropReason;
+///
+/// let capture = CaptureSink::new();
+/// let processor = Processor::builder("myprovider")
+///     .with_sink(Sink::Capture(capture.clone()))
+///     .build()?;
+/// let handle = processor.handle();
+/// let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
+/// let logger = provider.logger("app");
+/// let mut record = logger.create_log_record();
+/// record.set_severity_number(Severity::Warn);
+/// record.set_body("disk almost full".into());
+/// logger.emit(record);
+/// logger.emit(logger.create_log_record()); // no severity
+///
+/// assert_eq!(capture.events()[0].tracepoint, "myprovider_L3K1");
+/// let stats = handle.stats();
+/// assert_eq!((stats.written, stats.dropped(DropReason::NoSeverity)), (1, 1));
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 pub struct Processor {
     provider: String,
     /// State, counters, writer and shutdown: the core every processor shares.

@@ -5,7 +5,22 @@ use std::fmt;
 /// The state of one tracepoint, from `status()`.
 ///
 /// A kernel without user_events is not an error when building a processor: the
-/// application runs, nothing is written, and this says why.
+/// application runs, nothing is written, and this says why. Its Display form says what to
+/// do about it.
+///
+/// ```
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::{Sink, TracepointStatus};
+///
+/// let processor = Processor::builder("myprovider").with_sink(Sink::UserEvents).build()?;
+/// for entry in processor.status() {
+///     match entry.status {
+///         TracepointStatus::Registered => {} // events flow whenever a session listens
+///         other => eprintln!("{}: {other}", entry.tracepoint), // e.g. no user_events here
+///     }
+/// }
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TracepointStatus {
