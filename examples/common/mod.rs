@@ -61,7 +61,7 @@ pub fn report(what: &str, handle: &ProcessorHandle) {
     let dropped: Vec<String> = stats
         .dropped
         .iter()
-        .map(|(reason, n)| format!("{reason:?} {n}"))
+        .map(|(reason, n)| format!("{reason}: {n}"))
         .collect();
     println!(
         "{what}: accepted {}, written {}, truncated {}, dropped {} [{}]",
