@@ -7,8 +7,10 @@
 //! cargo run --example tracing_logs [provider]
 //! ```
 //!
-//! It prints each tracepoint's status and the counters, so on a host without user_events (or
-//! with nobody listening) it says why nothing was written.
+//! It logs six records, one per level and one with an event id (`vm/demo.sh` runs it under
+//! `listen myprovider --count 6`), then prints each tracepoint's status and the counters,
+//! so on a host without user_events (or with nobody listening) it says why nothing was
+//! written.
 
 mod common;
 
@@ -50,6 +52,7 @@ fn main() -> std::process::ExitCode {
         tracing::info!(user = "alice", items = 3_i64, "order placed");
         tracing::info!(event_id = 7_i64, "with an event id");
         tracing::debug!(cache_hit = true, "cache lookup");
+        tracing::trace!("entering handler");
 
         common::report("logs", &handle);
         provider.shutdown()?;

@@ -6,7 +6,7 @@ use std::error::Error;
 use std::process::ExitCode;
 
 use otel_os_events::sink::TracepointStatus;
-use otel_os_events::ProcessorHandle;
+use otel_os_events::{DropReason, ProcessorHandle};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
@@ -76,7 +76,10 @@ pub fn report(what: &str, handle: &ProcessorHandle) {
             "{what}: nothing could be written: the tracepoints are not registered (above){}",
             hint(first.status)
         );
-    } else if stats.accepted == 0 {
+    } else if stats.accepted
+        == stats.dropped(DropReason::NoSeverity) + stats.dropped(DropReason::AfterShutdown)
+    {
+        // Only records refused outright (counted whether or not anyone listens).
         println!(
             "{what}: registered, but no session listened, so nothing was written (events \
              emitted while nobody listens are not counted)"

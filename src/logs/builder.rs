@@ -97,6 +97,7 @@ option_setters!(ProcessorBuilder: keyword, max_event_size, oversize_policy, sink
 /// use std::time::Duration;
 /// use otel_os_events::logs::{OversizePolicy, Processor};
 /// use otel_os_events::mode::{Mode, QueueOptions};
+/// use otel_os_events::sink::Sink;
 ///
 /// let processor = Processor::builder("myprovider")
 ///     .with_keyword(0x10)                            // myprovider_L<level>K10
@@ -107,7 +108,8 @@ option_setters!(ProcessorBuilder: keyword, max_event_size, oversize_policy, sink
 ///     .with_listener_poll_interval(Duration::from_millis(250))
 ///     .build()?;
 /// # drop(processor);
-/// let error = Processor::builder("my-provider").build().unwrap_err();
+/// // A dash is fine for ETW, not for user_events.
+/// let error = Processor::builder("my-provider").with_sink(Sink::UserEvents).build().unwrap_err();
 /// println!("{error}"); // invalid user_events provider name "my-provider": only A-Z, ...
 /// # Ok::<(), otel_os_events::Error>(())
 /// ```
