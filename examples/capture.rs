@@ -12,7 +12,6 @@ mod common;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
-use opentelemetry_sdk::Resource;
 use otel_os_events::logs::Processor;
 use otel_os_events::sink::{CaptureSink, Sink};
 use tracepoint_decode::{EventHeaderEnumeratorContext, PerfConvertOptions};
@@ -27,11 +26,7 @@ fn main() -> std::process::ExitCode {
             .build()?;
         let handle = processor.handle();
         let provider = SdkLoggerProvider::builder()
-            .with_resource(
-                Resource::builder()
-                    .with_service_name("example-shop")
-                    .build(),
-            )
+            .with_resource(common::resource())
             .with_log_processor(processor)
             .build();
         let logger = provider.logger("example");

@@ -16,7 +16,6 @@ mod common;
 
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
-use opentelemetry_sdk::Resource;
 use otel_os_events::logs::Processor;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::reload;
@@ -38,11 +37,7 @@ fn main() -> std::process::ExitCode {
         // Counters and status, still readable once the SDK owns the processor.
         let handle = processor.handle();
         let provider = SdkLoggerProvider::builder()
-            .with_resource(
-                Resource::builder()
-                    .with_service_name("example-shop")
-                    .build(),
-            )
+            .with_resource(common::resource())
             .with_log_processor(processor)
             .build();
         slot.reload(Some(OpenTelemetryTracingBridge::new(&provider)))?;

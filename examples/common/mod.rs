@@ -42,6 +42,13 @@ pub fn run(body: impl FnOnce() -> Result<(), Box<dyn Error>>) -> ExitCode {
     }
 }
 
+/// The examples' service: `service.name` becomes each event's `PartA.ext_cloud_role`.
+pub fn resource() -> opentelemetry_sdk::Resource {
+    opentelemetry_sdk::Resource::builder()
+        .with_service_name("example-shop")
+        .build()
+}
+
 /// Prints each tracepoint's status, the counters, and what they mean: why nothing was
 /// written, or that nobody listened.
 pub fn report(what: &str, handle: &ProcessorHandle) {
