@@ -136,7 +136,9 @@ mod tests {
     fn otlp_metrics_is_registered_with_the_exporters_exact_fields() {
         assert_eq!(fields_of("otlp_metrics").unwrap(), Some(TRACEPOINT_FIELDS));
         assert_eq!(
-            name_args("otlp_metrics", fields_of("otlp_metrics").unwrap()).unwrap(),
+            name_args("otlp_metrics", fields_of("otlp_metrics").unwrap())
+                .unwrap()
+                .as_c_str(),
             c"otlp_metrics u32 protocol;char[8] version;__rel_loc u8[] buffer;"
         );
         assert!(can_register("otlp_metrics"));
