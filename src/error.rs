@@ -138,7 +138,7 @@ impl fmt::Display for Error {
                 rule,
             } => write!(
                 f,
-                "maximum event size {size} is outside {sink}'s {min}..={max} bytes ({rule})"
+                "maximum event size {size} is outside {min}..={max} bytes, what {sink} takes ({rule})"
             ),
             Error::InvalidResourceAttributeKey => {
                 write!(f, "a resource attribute key to copy into events is empty")

@@ -189,3 +189,26 @@ fn an_out_of_range_poll_interval_is_a_typed_error() {
         assert!(build(interval).is_ok(), "{interval:?}");
     }
 }
+
+#[test]
+fn a_refused_size_names_the_sink_and_why() {
+    let etw = Processor::builder("size")
+        .with_sink(Sink::Capture(CaptureSink::etw()))
+        .with_max_event_size(65_361)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(etw.contains("512..=65360 bytes, what ETW takes"), "{etw}");
+    assert!(etw.contains("ETW refuses events over 64 KiB"), "{etw}");
+    let metrics = Exporter::builder()
+        .with_sink(Sink::Capture(CaptureSink::new()))
+        .with_max_event_size(65_552)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        metrics.contains("512..=65551 bytes, what user_events takes"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("__rel_loc length is 16 bits"), "{metrics}");
+}
