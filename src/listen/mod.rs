@@ -38,6 +38,6 @@ pub use names::{
     eventheader_tracepoint_name, split_tracepoint, validate_eventheader_tracepoint_name,
     MAX_TRACEPOINT_NAME_LEN, USER_EVENTS_SYSTEM,
 };
-pub use register::{ensure_registered, RegisteredTracepoint};
+pub use register::{can_register, ensure_registered, RegisteredTracepoint};
 pub use session::{PerfEvent, PerfSession, SessionOptions};
 pub use support::{kernel_support, TRACEFS};

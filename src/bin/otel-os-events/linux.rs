@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
 use otel_os_events::listen::{
-    ensure_registered, eventheader_tracepoint_name, split_tracepoint,
-    validate_eventheader_tracepoint_name, ListenError, PerfSession, RegisteredTracepoint,
-    SessionOptions, USER_EVENTS_SYSTEM,
+    can_register, ensure_registered, eventheader_tracepoint_name, split_tracepoint, ListenError,
+    PerfSession, RegisteredTracepoint, SessionOptions,
 };
 
 /// Exit statuses, shown at the end of every `--help`.
@@ -22,8 +21,9 @@ Exit status:
 /// The long description of `listen`.
 const LISTEN_ABOUT: &str = "\
 Reads user_events tracepoints through perf, one ring per CPU, and prints each event as one
-JSON object per line on stdout. Missing EventHeader tracepoints are registered first, so
-listen may start before the application; they stay registered until listen exits.
+JSON object per line on stdout. Missing EventHeader tracepoints and otlp_metrics are
+registered first, so listen may start before the application; they stay registered until
+listen exits.
 
 Each line: {\"tracepoint\":..,\"time_ns\":..,\"pid\":..,\"tid\":..,\"cpu\":.., then for
 EventHeader events \"provider\", \"event\", \"level\", \"keyword\", .. and \"fields\":{..}}.
@@ -185,14 +185,15 @@ fn install_signal_handlers() -> Result<(), String> {
     Ok(())
 }
 
-/// Registers the EventHeader tracepoints that do not exist yet; others are left to `open`
-/// (which reports them as not found).
+/// Registers the tracepoints that do not exist yet and that `listen` knows the fields of
+/// (EventHeader ones and `otlp_metrics`); others are left to `open` (which reports them as
+/// not found).
 fn register_missing(tracepoints: &[String]) -> Result<Vec<RegisteredTracepoint>, ListenError> {
     let mut kept = Vec::new();
     for tp in tracepoints {
-        let (system, name) = split_tracepoint(tp)?;
-        if system == USER_EVENTS_SYSTEM && validate_eventheader_tracepoint_name(name).is_ok() {
-            kept.push(ensure_registered(name)?);
+        split_tracepoint(tp)?;
+        if can_register(tp) {
+            kept.push(ensure_registered(tp)?);
         }
     }
     Ok(kept)
