@@ -372,7 +372,7 @@ fn text_the_decoder_does_not_escape(tracepoint: &str, raw: &[u8]) -> Option<&'st
 /// - a constant-length array of more than one struct (the enumerator misreads the second).
 ///
 /// Truncated metadata returns None and is left to the enumerator, which reports it.
-fn metadata_the_decoder_asserts_on(raw: &[u8]) -> Option<&'static str> {
+pub(crate) fn metadata_the_decoder_asserts_on(raw: &[u8]) -> Option<&'static str> {
     const EXTENSION: u8 = 4;
     const LITTLE_ENDIAN: u8 = 2;
     const KIND_METADATA: u16 = 1;

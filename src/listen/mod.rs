@@ -41,3 +41,6 @@ pub use names::{
 pub use register::{ensure_registered, RegisteredTracepoint};
 pub use session::{PerfEvent, PerfSession, SessionOptions};
 pub use support::{kernel_support, TRACEFS};
+
+pub(crate) use json::metadata_the_decoder_asserts_on;
+pub(crate) use metrics::buffer as metrics_buffer;

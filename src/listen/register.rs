@@ -6,8 +6,9 @@ use std::path::Path;
 use super::error::ListenError;
 use super::names::{split_tracepoint, validate_eventheader_tracepoint_name, USER_EVENTS_SYSTEM};
 use super::support::{kernel_support, TRACEFS};
+use crate::metrics::{TRACEPOINT_FIELDS, TRACEPOINT_NAME};
 use crate::sink::eventheader_name_args;
-use crate::sink::user_events::UserEventsTracepoint;
+use crate::sink::user_events::{name_args, UserEventsTracepoint};
 
 /// An EventHeader tracepoint that exists in the kernel for as long as this value lives.
 ///
@@ -53,7 +54,9 @@ impl std::fmt::Debug for RegisteredTracepoint {
 
 /// Makes sure the EventHeader tracepoint `tracepoint_name` exists, registering it with the
 /// standard EventHeader field list ([`EVENTHEADER_FIELDS`](crate::sink::EVENTHEADER_FIELDS))
-/// if `events/user_events/<name>` is missing.
+/// if `events/user_events/<name>` is missing. The metrics exporters' tracepoint
+/// ([`TRACEPOINT_NAME`], `otlp_metrics`) is registered with its own fields
+/// ([`TRACEPOINT_FIELDS`]), as the exporters register it.
 ///
 /// `tracepoint_name` may carry the `user_events:` prefix; other systems are rejected (only
 /// user_events can be registered from user space). The name must be a valid EventHeader
@@ -71,7 +74,10 @@ pub fn ensure_registered(tracepoint_name: &str) -> Result<RegisteredTracepoint, 
             reason: "only user_events tracepoints can be registered",
         });
     }
-    validate_eventheader_tracepoint_name(name)?;
+    let metrics = name == TRACEPOINT_NAME;
+    if !metrics {
+        validate_eventheader_tracepoint_name(name)?;
+    }
     let name = name.to_string();
 
     let dir = Path::new(TRACEFS)
@@ -83,7 +89,12 @@ pub fn ensure_registered(tracepoint_name: &str) -> Result<RegisteredTracepoint, 
     }
     kernel_support()?;
 
-    let name_args = eventheader_name_args(&name).ok_or_else(|| ListenError::InvalidName {
+    let name_args = if metrics {
+        name_args(&name, TRACEPOINT_FIELDS)
+    } else {
+        eventheader_name_args(&name)
+    };
+    let name_args = name_args.ok_or_else(|| ListenError::InvalidName {
         name: name.clone(),
         reason: "name holds a NUL byte",
     })?;

@@ -1,7 +1,6 @@
 //! One tracepoint, whichever sink it belongs to: a user_events tracepoint, or one (level,
 //! keyword) of an ETW provider.
 
-use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use crate::encode::FinishedEvent;
 
 use super::capture::CaptureTracepoint;
 use super::etw::EtwProvider;
-use super::user_events::{eventheader_name_args, UserEventsTracepoint};
+use super::user_events::{eventheader_name_args, name_args, UserEventsTracepoint};
 use super::{SinkProvider, TracepointStatus};
 
 /// A registered tracepoint: its name, its registration status, and the sink's handle.
@@ -58,7 +57,7 @@ impl Tracepoint {
             SinkProvider::UserEvents => {
                 let name_args = match fields {
                     None => eventheader_name_args(&name),
-                    Some(fields) => CString::new(format!("{name} {fields}")).ok(),
+                    Some(fields) => name_args(&name, fields),
                 };
                 let (tp, errno) = match name_args {
                     Some(args) => UserEventsTracepoint::register(&args),

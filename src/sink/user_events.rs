@@ -22,7 +22,13 @@ pub const EVENTHEADER_FIELDS: &str =
 /// Returns `None` if `tracepoint_name` holds a NUL byte. Callers validate names first, so
 /// that a name cannot smuggle in field definitions (a space or `;` would).
 pub fn eventheader_name_args(tracepoint_name: &str) -> Option<CString> {
-    CString::new(format!("{tracepoint_name} {EVENTHEADER_FIELDS}")).ok()
+    name_args(tracepoint_name, EVENTHEADER_FIELDS)
+}
+
+/// The `name_args` string for `DIAG_IOCSREG` of a tracepoint with its own field list:
+/// `"<tracepoint name> <fields>"` (None if either holds a NUL).
+pub(crate) fn name_args(tracepoint_name: &str, fields: &str) -> Option<CString> {
+    CString::new(format!("{tracepoint_name} {fields}")).ok()
 }
 
 /// A registered (or failed) user_events tracepoint. Unregisters itself when dropped.
