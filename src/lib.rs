@@ -61,6 +61,9 @@ pub mod traces;
 #[cfg(all(feature = "cli", target_os = "linux"))]
 pub mod listen;
 
+#[cfg(all(feature = "cli", target_os = "linux"))]
+pub mod forward;
+
 pub use encode::{
     etw_activity_id, etw_provider_id, DEFAULT_ETW_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT,
 };
