@@ -6,7 +6,7 @@ use opentelemetry::logs::AnyValue;
 use opentelemetry::{Key, StringValue};
 use tracepoint_decode::{EventHeaderEnumeratorContext, EventHeaderEnumeratorState, PerfItemValue};
 
-use crate::listen::metadata_the_decoder_asserts_on;
+use crate::listen::{enumerate, metadata_the_decoder_asserts_on};
 
 /// One field of an event.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,13 +41,7 @@ pub(crate) fn walk(tracepoint: &str, raw: &[u8]) -> Result<Event, String> {
         return Err(problem.to_string());
     }
     let mut ctx = EventHeaderEnumeratorContext::new();
-    let mut e = ctx
-        .enumerate_with_name_and_data(
-            tracepoint,
-            raw,
-            EventHeaderEnumeratorContext::MOVE_NEXT_LIMIT_DEFAULT,
-        )
-        .map_err(|err| err.to_string())?;
+    let mut e = enumerate(&mut ctx, tracepoint, raw).map_err(|err| err.to_string())?;
     let info = e.event_info();
     let provider = info.provider_name().to_string();
     let name = String::from_utf8_lossy(info.name_bytes()).into_owned();

@@ -34,7 +34,7 @@ pub use decode::{DecodeReason, MAX_INTERNED};
 pub use export::ExportOptions;
 pub use stats::{DropReason, Signal, Snapshot, Stats};
 
-use crate::listen::{ListenError, PerfSession, SessionOptions};
+use crate::listen::{next_wait, ListenError, PerfSession, SessionOptions};
 
 /// What [`run`] does.
 #[derive(Debug, Clone)]
@@ -114,14 +114,9 @@ pub fn run(options: ForwardOptions, stop: &AtomicBool) -> Result<Snapshot, Forwa
     let (mut last_line, mut read_then) = (started, 0);
     let mut result = Ok(());
     while !stop.load(Ordering::Relaxed) {
-        let mut wait = Duration::from_millis(200);
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            wait = wait.min(left);
-        }
+        let Some(wait) = next_wait(deadline) else {
+            break;
+        };
         let read = session.read(wait, |event| match decoder.decode(event) {
             Ok(item) => match queue.try_send(item) {
                 Ok(()) => {}

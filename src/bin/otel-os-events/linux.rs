@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
 use otel_os_events::listen::{
-    ensure_registered, eventheader_tracepoint_name, split_tracepoint,
+    ensure_registered, eventheader_tracepoint_name, next_wait, split_tracepoint,
     validate_eventheader_tracepoint_name, ListenError, PerfSession, RegisteredTracepoint,
     SessionOptions, USER_EVENTS_SYSTEM,
 };
@@ -271,14 +271,9 @@ fn listen(args: ListenArgs) -> Result<(), ListenError> {
     let mut output_closed = false;
     let done = |events: u64| args.count.is_some_and(|c| events >= c);
     while !STOP.load(Ordering::Relaxed) && !done(events) && !output_closed {
-        let mut wait = Duration::from_millis(200);
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            wait = wait.min(left);
-        }
+        let Some(wait) = next_wait(deadline) else {
+            break;
+        };
         session.read(wait, |event| {
             if done(events) || output_closed {
                 return;
