@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 pub use decode::{DecodeReason, MAX_INTERNED};
 pub use export::ExportOptions;
-pub use stats::{DropReason, Signal, Snapshot, Stats};
+pub use stats::{cpu_seconds, DropReason, Signal, Snapshot, Stats};
 
 use crate::listen::{next_wait, ListenError, PerfSession, SessionOptions};
 
@@ -160,7 +160,7 @@ pub fn run(options: ForwardOptions, stop: &AtomicBool) -> Result<Snapshot, Forwa
     let snap = stats.snapshot();
     let elapsed = started.elapsed().as_secs_f64();
     let rate = snap.read as f64 / elapsed.max(1e-9);
-    let cpu = stats::cpu_seconds().map_or_else(|| "?".to_string(), |c| format!("{c:.2}"));
+    let cpu = stats::cpu_seconds(None).map_or_else(|| "?".to_string(), |c| format!("{c:.2}"));
     eprintln!(
         "forward: done: {}, cpu {cpu} s in {elapsed:.2} s",
         snap.line(rate)

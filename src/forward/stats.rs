@@ -143,10 +143,14 @@ impl Snapshot {
     }
 }
 
-/// CPU time this process has used, user + system, in seconds (`/proc/self/stat`'s utime
-/// and stime).
-pub fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// CPU time a process has used, user + system, in seconds (`/proc/<pid>/stat`'s utime and
+/// stime): this one's for `None`.
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let path = pid.map_or_else(
+        || "/proc/self/stat".to_string(),
+        |p| format!("/proc/{p}/stat"),
+    );
+    let stat = std::fs::read_to_string(path).ok()?;
     cpu_of_stat(&stat, rustix::param::clock_ticks_per_second())
 }
 
@@ -192,6 +196,7 @@ mod cpu_tests {
         let stat = "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0";
         assert_eq!(cpu_of_stat(stat, 100), Some(3.0));
         assert_eq!(cpu_of_stat("42 (x) S 1", 100), None);
-        assert!(cpu_seconds().is_some());
+        assert!(cpu_seconds(None).is_some());
+        assert!(cpu_seconds(Some(std::process::id())).is_some());
     }
 }
