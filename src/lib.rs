@@ -18,7 +18,9 @@
 //! | sink | [`sink`] | writes the bytes: user_events, ETW, or an in-memory capture for tests |
 //!
 //! The `listen` module (feature `cli`, Linux only) reads events back the way a local agent does,
-//! through perf ring buffers; it backs the `otel-os-events listen` command.
+//! through perf ring buffers; it backs the `otel-os-events listen` command. The `forward`
+//! module (the same feature and platform) turns those events back into OTLP and sends them
+//! to a collector: `otel-os-events forward`.
 //!
 //! Platforms: on Linux events go to user_events; on Windows to ETW. Everywhere else every
 //! builder still works, nothing is written, and `status()` says why

@@ -8,8 +8,8 @@
 //!                  fields.rs                   dropped)          batches, retry  protobuf
 //! ```
 //!
-//! - Common Schema `Log` events become log records and `Span` events spans (see
-//!   [`decode`](self) and `span` for what the layout cannot carry); `otlp_metrics`
+//! - Common Schema `Log` events become log records and `Span` events spans (the module
+//!   docs of `decode.rs` and `span.rs` say what the layout cannot carry); `otlp_metrics`
 //!   payloads are passed on as they are.
 //! - An event that does not decode is counted by [`DecodeReason`] and not forwarded.
 //! - A full queue, a collector that refuses or cannot be reached (after the retries) drop
