@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::collector::*;
-use common::kernel::spawn_agent;
+use common::kernel::{spawn_agent, LiveText};
 use common::metrics::{metrics_pipeline, resource};
 use common::skip::kernel_or_skip;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
@@ -82,14 +82,35 @@ const SPAN: [u8; 8] = [0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8];
 const LINKED_TRACE: [u8; 16] = [0xf0; 16];
 const LINKED_SPAN: [u8; 8] = [0x0f; 8];
 
-fn emit_logs() -> Vec<Vec<String>> {
+/// The app's logs: our processor on the user_events sink, under `resource`.
+fn app_logs(resource: Resource) -> SdkLoggerProvider {
     let processor = otel_os_events::logs::Processor::builder(PROVIDER)
         .build()
         .unwrap();
-    let provider = SdkLoggerProvider::builder()
-        .with_resource(app_resource())
+    SdkLoggerProvider::builder()
+        .with_resource(resource)
         .with_log_processor(processor)
-        .build();
+        .build()
+}
+
+/// The start of the tests that send to rotel: the kernel (or skip), one test at a time,
+/// rotel (or skip) with or without its debug log, and the endpoint to give the agent.
+fn with_collector(
+    test: &str,
+    debug: bool,
+) -> Option<(std::sync::MutexGuard<'static, ()>, Guard, LiveText, String)> {
+    if !kernel_or_skip(test) {
+        return None;
+    }
+    let serial = one_at_a_time();
+    let rotel = rotel()?;
+    let (guard, received) = start_rotel(&rotel, debug);
+    let endpoint = format!("http://127.0.0.1:{COLLECTOR_PORT}");
+    Some((serial, guard, received, endpoint))
+}
+
+fn emit_logs() -> Vec<Vec<String>> {
+    let provider = app_logs(app_resource());
     let logger = provider.logger("app.logs");
     let (t1, o1) = (at(1_700_000_000, 123_456_789), at(1_700_000_001, 0));
     let mut r = logger.create_log_record();
@@ -300,13 +321,10 @@ fn emit_metrics() -> u64 {
 
 #[test]
 fn forward_round_trips_logs_spans_and_metrics_to_a_real_collector() {
-    if !kernel_or_skip("forward_round_trips_logs_spans_and_metrics_to_a_real_collector") {
+    let test = "forward_round_trips_logs_spans_and_metrics_to_a_real_collector";
+    let Some((_serial, _rotel, received, endpoint)) = with_collector(test, true) else {
         return;
-    }
-    let _serial = one_at_a_time();
-    let Some(rotel) = rotel() else { return };
-    let (_rotel, received) = start_rotel(&rotel, true);
-    let endpoint = format!("http://127.0.0.1:{COLLECTOR_PORT}");
+    };
     let (agent, stderr, _) = spawn_agent(
         "forward",
         &[
@@ -464,12 +482,7 @@ fn forward_survives_a_collector_that_is_down() {
         ],
     );
     let agent = Guard(agent);
-    let processor = otel_os_events::logs::Processor::builder(PROVIDER)
-        .build()
-        .unwrap();
-    let provider = SdkLoggerProvider::builder()
-        .with_log_processor(processor)
-        .build();
+    let provider = app_logs(Resource::builder_empty().build());
     let logger = provider.logger("app");
     const N: u64 = 200;
     for i in 0..N {
@@ -519,13 +532,9 @@ fn forward_survives_a_collector_that_is_down() {
 /// with numbers from the same VM run.
 #[test]
 fn forward_throughput() {
-    if !kernel_or_skip("forward_throughput") {
+    let Some((_serial, _rotel, _, endpoint)) = with_collector("forward_throughput", false) else {
         return;
-    }
-    let _serial = one_at_a_time();
-    let Some(rotel) = rotel() else { return };
-    let (_rotel, _) = start_rotel(&rotel, false);
-    let endpoint = format!("http://127.0.0.1:{COLLECTOR_PORT}");
+    };
     let (agent, stderr, live) = spawn_agent(
         "forward",
         &[
@@ -548,13 +557,7 @@ fn forward_throughput() {
     std::thread::sleep(Duration::from_secs(2));
     let idle = otel_os_events::forward::cpu_seconds(pid).unwrap() - before;
     println!("IDLE (TCG): the agent used {idle:.3} s of CPU in 2 s");
-    let processor = otel_os_events::logs::Processor::builder(PROVIDER)
-        .build()
-        .unwrap();
-    let provider = SdkLoggerProvider::builder()
-        .with_resource(app_resource())
-        .with_log_processor(processor)
-        .build();
+    let provider = app_logs(app_resource());
     let logger = provider.logger("bench");
     // A few thousand in CI (a debug build under TCG forwards a few hundred a second); more
     // with OTEL_OS_EVENTS_FORWARD_EVENTS for a measurement.
