@@ -13,6 +13,7 @@
 //! | `queued/4attr`, `queued/6attr_trace` | the same in queued mode, the emitting thread only (the script counts the main thread) |
 //! | `span/5attr` | a span with 5 attributes (an http server span), including cloning its `SpanData` (the SDK hands it over by value) |
 //! | `span/clone` | cloning that `SpanData` only: subtract it from `span/5attr` |
+//! | `floor/4attr`, `floor/6attr_trace` | the least work that writes our bytes for the record (see `common/floor_sequence.rs`): what our encoder costs above it is its generality and its write path |
 //! | `peer/4attr`, `peer/6attr_trace` | the peer's (user-events-logs 0.18) field sequence for the same record on its own `eventheader_dynamic::EventBuilder`, build only |
 //! | `metrics/point` | one data point of a 100-series export (see `common/metrics_points.rs`) |
 
@@ -34,6 +35,9 @@ mod record;
 
 #[path = "common/peer_sequence.rs"]
 mod peer_sequence;
+
+#[path = "common/floor_sequence.rs"]
+mod floor_sequence;
 
 #[path = "common/metrics_points.rs"]
 mod metrics_points;
@@ -61,6 +65,7 @@ fn main() {
         "sync" => logs(records, attrs, trace, Mode::Sync),
         "queued" => logs(records, attrs, trace, queued()),
         "peer" => peer(records, attrs, trace),
+        "floor" => floor(records, attrs, trace),
         "span" => spans(records, shape == "clone"),
         "metrics" => metrics_points::run(records),
         other => panic!("unknown case kind {other}"),
@@ -115,6 +120,26 @@ fn peer(records: u64, attrs: usize, trace: bool) {
     for _ in 0..records {
         peer_sequence::build(&mut eb, black_box(&r));
         black_box(&eb);
+    }
+}
+
+fn floor(records: u64, attrs: usize, trace: bool) {
+    // Our bytes for the record, from a capture that keeps them.
+    let capture = CaptureSink::new();
+    let mut processor = Processor::builder("bench_icount")
+        .with_sink(Sink::Capture(capture.clone()))
+        .build()
+        .expect("processor");
+    processor.set_resource(&resource());
+    let mut r = record::bench_record(attrs, trace);
+    processor.emit(&mut r, &InstrumentationScope::default());
+    let ours = capture.take().pop().expect("one event").payload;
+    let mut floor = floor_sequence::Floor::new(&ours);
+    floor.build(&r, "benchmark");
+    assert_eq!(floor.out, ours, "the floor writes our bytes");
+    for _ in 0..records {
+        floor.build(black_box(&r), "benchmark");
+        black_box(&floor.out);
     }
 }
 

@@ -14,7 +14,8 @@ FEW=200
 MANY=2200
 cases=("$@")
 ((${#cases[@]})) || cases=(sync/4attr sync/4attr_trace sync/6attr sync/6attr_trace
-    queued/4attr queued/6attr_trace span/5attr span/clone peer/4attr peer/6attr_trace
+    queued/4attr queued/6attr_trace span/5attr span/clone floor/4attr floor/6attr_trace
+    peer/4attr peer/6attr_trace
     metrics/point)
 command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind" >&2; exit 1; }
 bin=$(cargo bench --bench instructions --no-run --message-format=json 2>/dev/null |

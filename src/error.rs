@@ -7,6 +7,27 @@ use crate::sink::SinkKind;
 
 /// Why a builder refused its options. Emitting never returns errors: what it cannot write
 /// it counts (see [`crate::Stats`]).
+///
+/// Its Display form names the option, the sink and the rule; refused names are shown cut to
+/// 64 bytes (the error's field keeps the whole name). Where the peer crates return
+/// `Box<dyn Error>`, this is one typed enum to match on.
+///
+/// ```
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::Sink;
+/// use otel_os_events::Error;
+///
+/// match Processor::builder("my provider").with_sink(Sink::UserEvents).build() {
+///     Ok(_) => unreachable!(),
+///     Err(error @ Error::InvalidProviderName { .. }) => {
+///         assert_eq!(
+///             error.to_string(),
+///             "invalid user_events provider name \"my provider\": only A-Z, a-z, 0-9 and _ are allowed"
+///         );
+///     }
+///     Err(other) => panic!("{other}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -71,6 +92,26 @@ pub enum Error {
         /// The level asked for.
         level: u8,
     },
+    /// More keywords declared with
+    /// [`with_keywords`](crate::logs::ProcessorBuilder::with_keywords) (the builder's keyword
+    /// included) than one provider registers, [`MAX_KEYWORDS`](crate::MAX_KEYWORDS).
+    TooManyKeywords {
+        /// How many distinct keywords were declared.
+        count: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// The listener callback's poll interval
+    /// ([`with_listener_poll_interval`](crate::logs::ProcessorBuilder::with_listener_poll_interval))
+    /// is outside `min..=max` (1 ms to 60 s).
+    InvalidPollInterval {
+        /// The interval asked for.
+        interval: std::time::Duration,
+        /// The shortest allowed.
+        min: std::time::Duration,
+        /// The longest allowed.
+        max: std::time::Duration,
+    },
     /// The operating system refused to start the flush thread.
     ThreadSpawn {
         /// What the OS said.
@@ -82,10 +123,12 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidProviderName { name, sink, rule } => {
-                write!(f, "invalid {sink} provider name {name:?}: {rule}")
+                let name = Shown(name);
+                write!(f, "invalid {sink} provider name {name}: {rule}")
             }
             Error::InvalidEventName { name, reason } => {
-                write!(f, "invalid event name {name:?}: {reason}")
+                let name = Shown(name);
+                write!(f, "invalid event name {name}: {reason}")
             }
             Error::InvalidMaxEventSize {
                 size,
@@ -95,7 +138,7 @@ impl fmt::Display for Error {
                 rule,
             } => write!(
                 f,
-                "maximum event size {size} is outside {sink}'s {min}..={max} bytes ({rule})"
+                "maximum event size {size} is outside {min}..={max} bytes, what {sink} takes ({rule})"
             ),
             Error::InvalidResourceAttributeKey => {
                 write!(f, "a resource attribute key to copy into events is empty")
@@ -113,6 +156,16 @@ impl fmt::Display for Error {
                 f.write_str("the flush thread's name is empty or holds a NUL")
             }
             Error::InvalidLevel { level } => write!(f, "level {level} is outside 1..=5"),
+            Error::TooManyKeywords { count, max } => {
+                write!(
+                    f,
+                    "{count} keywords declared, more than the {max} a provider registers"
+                )
+            }
+            Error::InvalidPollInterval { interval, min, max } => write!(
+                f,
+                "listener poll interval {interval:?} is outside {min:?}..={max:?}"
+            ),
             Error::ThreadSpawn { reason } => {
                 write!(f, "could not start the flush thread: {reason}")
             }
@@ -121,6 +174,26 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The most of a refused name that messages show: enough to recognise it, short enough that
+/// a name of hundreds of bytes does not flood a log line.
+pub(crate) const SHOWN_NAME_LEN: usize = 64;
+
+/// A name as messages show it: quoted and escaped (`{:?}`), cut after [`SHOWN_NAME_LEN`]
+/// bytes with its full length given, e.g. `"aaaa…" (300 bytes)`. The error's field keeps the
+/// whole name.
+pub(crate) struct Shown<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (kept, cut) = crate::encode::cut_str(self.0, SHOWN_NAME_LEN);
+        if cut {
+            write!(f, "{:?}… ({} bytes)", kept, self.0.len())
+        } else {
+            write!(f, "{kept:?}")
+        }
+    }
+}
 
 /// The longest provider name: with `_L<level>K<16 hex digits>` and the NUL the tracepoint
 /// name stays under 256 bytes, and under the 234 that `eventheader_dynamic` allows for

@@ -26,9 +26,11 @@
 //! builder still works, nothing is written, and `status()` says why
 //! ([`sink::TracepointStatus::UserEventsUnavailable`], [`sink::TracepointStatus::EtwUnavailable`]).
 //!
-//! Nothing is lost silently: every event that is not written is counted by reason in
-//! [`Stats`], and `status()` says per tracepoint why nothing flows (for example a kernel without
-//! user_events).
+//! Every event emitted while a session listens is written or counted by reason in [`Stats`]
+//! (events emitted while nobody listens are neither), and `status()` says per tracepoint why
+//! nothing flows (for example a kernel without user_events). The crate's own warnings go
+//! through OpenTelemetry's internal logging to `tracing`: install a subscriber before building
+//! a provider to see them. The README lists the other behaviours worth knowing.
 //!
 //! ```no_run
 //! use opentelemetry_sdk::logs::SdkLoggerProvider;

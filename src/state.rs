@@ -79,7 +79,19 @@ impl Snapshot {
     }
 }
 
-/// A change of listening on one tracepoint, as passed to a listener callback.
+/// A change of listening on one tracepoint, as passed to a listener callback
+/// ([`with_listener_callback`](crate::logs::ProcessorBuilder::with_listener_callback)).
+///
+/// ```
+/// use otel_os_events::ListenerChange;
+///
+/// fn on_change(change: &ListenerChange) {
+///     if change.listening {
+///         println!("a session listens to level {} of keyword {:#x}", change.level, change.keyword);
+///     }
+/// }
+/// # on_change(&ListenerChange { tracepoint: "p_L4K1".into(), level: 4, keyword: 1, listening: true });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerChange {
     /// The tracepoint, e.g. `myprovider_L4K1`.

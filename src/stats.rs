@@ -7,6 +7,32 @@ use crossbeam_utils::CachePadded;
 
 /// Why an event was not written. Every event a processor accepts is either written or
 /// counted under one of these.
+///
+/// ```
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::{CaptureSink, Sink};
+/// use otel_os_events::DropReason;
+///
+/// let capture = CaptureSink::new();
+/// capture.fail_writes(Some(libc::EBADF)); // a kernel refusing every write
+/// let processor = Processor::builder("myprovider")
+///     .with_sink(Sink::Capture(capture))
+///     .build()?;
+/// # use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+/// # let handle = processor.handle();
+/// # let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+/// #     .with_log_processor(processor)
+/// #     .build();
+/// # let logger = provider.logger("app");
+/// # let mut record = logger.create_log_record();
+/// # record.set_severity_number(Severity::Info);
+/// # logger.emit(record);
+/// // ... after an info record:
+/// let stats = handle.stats();
+/// assert_eq!(stats.dropped(DropReason::WriteError { errno: libc::EBADF }), 1);
+/// assert_eq!(DropReason::WriteError { errno: 9 }.to_string(), "write error (errno 9)");
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum DropReason {
@@ -63,6 +89,31 @@ impl fmt::Display for DropReason {
 ///
 /// Events emitted while no session listens are neither written nor dropped: nobody could
 /// have received them, and counting them would cost the disabled path a shared write.
+///
+/// ```
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::{CaptureSink, Sink};
+///
+/// let capture = CaptureSink::new();
+/// capture.set_listening_all(false); // nobody listens
+/// let processor = Processor::builder("myprovider")
+///     .with_sink(Sink::Capture(capture))
+///     .build()?;
+/// # use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+/// # let handle = processor.handle();
+/// # let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+/// #     .with_log_processor(processor)
+/// #     .build();
+/// # let logger = provider.logger("app");
+/// # let mut record = logger.create_log_record();
+/// # record.set_severity_number(Severity::Info);
+/// # logger.emit(record);
+/// // ... after an info record, emitted while nobody listened:
+/// let stats = handle.stats();
+/// assert_eq!(stats.accepted, 0, "not written, and not counted");
+/// assert_eq!(stats.accepted, stats.written + stats.dropped_total());
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Events the processor took responsibility for: every event emitted while a session

@@ -55,12 +55,15 @@ fn listen_decodes_exported_metrics_to_otlp_json() {
     if !kernel_or_skip("listen_decodes_exported_metrics_to_otlp_json") {
         return;
     }
-    // The exporter registers otlp_metrics (listen registers only EventHeader tracepoints).
+    // listen first: it registers otlp_metrics with the exporter's own field list, so the
+    // exporter, built after it, shares the event (a different list would fail EADDRINUSE).
+    let (mut child, stderr_reader) =
+        spawn_listen(&["--tracepoint", TRACEPOINT_NAME, "--timeout", "60"]);
     let p = metrics_pipeline(Exporter::builder(), None, |b| {
         views(b).with_resource(resource())
     });
-    let (mut child, stderr_reader) =
-        spawn_listen(&["--tracepoint", TRACEPOINT_NAME, "--timeout", "60"]);
+    let status = p.handle.status();
+    assert!(status[0].status.is_registered(), "{status:?}");
 
     let scope = InstrumentationScope::builder("listen.test")
         .with_version("0.1")
@@ -109,6 +112,10 @@ fn listen_decodes_exported_metrics_to_otlp_json() {
     assert!(
         stderr.contains(&format!("listen: {written} events, 0 lost")),
         "{stderr}"
+    );
+    assert!(
+        stderr.contains("(1 registered by us)"),
+        "listen registered otlp_metrics: {stderr}"
     );
 
     for line in &lines {

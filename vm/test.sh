@@ -26,6 +26,17 @@ vm/msrv.sh
 step "host tests (kernel tests skip loudly here: this kernel has no user_events)"
 cargo test --workspace --all-features
 
+step "every example runs to exit 0 on this host (no user_events here: each says why nothing was written)"
+cargo build --quiet --examples
+for example in examples/*.rs; do
+    name=$(basename "$example" .rs)
+    echo "--- example $name" >&2
+    "$root/target/debug/examples/$name" || {
+        echo "vm/test.sh: example $name failed (exit $?)" >&2
+        exit 1
+    }
+done
+
 step "Miri on the pure pointer code, and bounded fuzz runs of the ring parser and listen's JSON (vm/memcheck.sh)"
 vm/memcheck.sh
 

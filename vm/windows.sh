@@ -202,6 +202,20 @@ tests_under_wine() {
     }
 }
 
+examples_under_wine() {
+    find_wine >/dev/null 2>&1 || return 1
+    cargo build --quiet --workspace --target "$TARGET" --examples
+    local example name
+    for example in examples/*.rs; do
+        name=$(basename "$example" .rs)
+        log "example $name under Wine"
+        "$WINE" "target/$TARGET/debug/examples/$name.exe" || {
+            log "example $name failed under Wine (exit $?)"
+            return 1
+        }
+    done
+}
+
 step "rustup target $TARGET" rust_target
 step "apt: mingw-w64 and wine" apt_packages
 step "mingw link name libOneCore_apiset.a" link_name
@@ -209,4 +223,5 @@ step "Wine prefix (wineboot --init, once)" wine_prefix
 step "Wine: bcryptprimitives.dll if it lacks one" wine_prng
 step "cargo clippy --target $TARGET --all-targets -D warnings" clippy
 step "cargo test --target $TARGET under Wine" tests_under_wine
+step "every example under Wine (the ETW path: registered, nobody listens)" examples_under_wine
 log "done in $((SECONDS - STEP_STARTED)) s"

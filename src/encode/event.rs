@@ -782,10 +782,7 @@ impl EventBuf {
     #[inline(always)]
     fn push_counted(&mut self, bytes: &[u8]) {
         // Callers cut to u16::MAX or less.
-        self.data.reserve(2 + bytes.len());
-        self.data
-            .extend_from_slice(&(bytes.len() as u16).to_ne_bytes());
-        self.data.extend_from_slice(bytes);
+        super::copy::push_counted(&mut self.data, bytes);
     }
 
     /// Begins a struct field. Its fields follow; close it with [`end_struct`](Self::end_struct)

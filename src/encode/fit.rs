@@ -60,6 +60,7 @@ pub(crate) struct Pass {
 /// Encodes an event into `buf` with `encode(buf, limits, truncated_from)` and makes it fit
 /// `max` payload bytes as described in the module docs. `truncated_from` is `Some(original
 /// size)` on passes after the first: the layout must then write its truncation marker.
+#[inline(always)]
 pub(crate) fn fit(
     buf: &mut EventBuf,
     max: usize,
@@ -80,6 +81,20 @@ pub(crate) fn fit(
     if first.finished && original <= max {
         return Fit::Whole;
     }
+    refit(buf, max, policy, first, original, encode)
+}
+
+/// The rest of [`fit`], out of line: the first pass did not fit.
+#[cold]
+#[inline(never)]
+fn refit(
+    buf: &mut EventBuf,
+    max: usize,
+    policy: OversizePolicy,
+    first: Pass,
+    original: usize,
+    mut encode: impl FnMut(&mut EventBuf, Limits, Option<u32>) -> Pass,
+) -> Fit {
     if policy == OversizePolicy::Drop {
         return Fit::TooLarge { original };
     }

@@ -15,6 +15,7 @@
 
 mod chunks;
 pub(crate) mod common_schema;
+mod copy;
 mod event;
 mod fit;
 pub(crate) mod names;

@@ -11,7 +11,9 @@
 //! ([`EventBuf::install_meta`]). A signature is compared byte for byte, never trusted by hash,
 //! so two shapes can never share metadata.
 //!
-//! The cache is per thread (no lock, no shared line): [`SLOTS`] entries, each a signature
+//! The cache is per thread (no lock, no shared line): [`SLOTS`] entries in sets of
+//! [`WAYS`] (two shapes whose signatures hash alike both stay, rather than evicting each
+//! other on every event), each a signature
 //! of at most [`MAX_SIGNATURE`] bytes and metadata of at most [`MAX_META`] bytes, so a
 //! thread holds at most about 96 KiB of it. A shape that does not fit, or whose metadata
 //! depends on its values (e.g. a JSON value cut to fit), is encoded in full every time.
@@ -21,11 +23,14 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use super::copy::copy_short;
 use super::event::EventBuf;
 use super::fit::Pass;
 
-/// Entries per thread (direct-mapped by the signature's hash).
+/// Entries per thread: [`SLOTS`] / [`WAYS`] sets, picked by the signature's hash.
 pub(crate) const SLOTS: usize = 32;
+/// Entries per set: a new shape replaces the one of its set used least recently.
+pub(crate) const WAYS: usize = 2;
 /// The longest signature kept.
 pub(crate) const MAX_SIGNATURE: usize = 1024;
 /// The longest metadata kept.
@@ -51,7 +56,7 @@ impl Signature<'_> {
             self.ok = false;
             return false;
         };
-        room.copy_from_slice(part);
+        copy_short(room, part);
         self.len = end;
         true
     }
@@ -131,19 +136,28 @@ thread_local! {
     });
 }
 
-/// A cheap hash of a signature, to pick its slot (equality is checked in full).
+/// A cheap hash of a signature, to pick its set (the index of its first slot) (equality is checked in full): its length
+/// and its 8-byte words, the last one overlapping the one before if the length is not a
+/// multiple of 8 (a layout's signatures are at least 8 bytes: its id comes first), so that
+/// no byte is hashed one at a time.
 fn slot_of(signature: &[u8]) -> usize {
-    let mut h: u64 = signature.len() as u64;
+    let word = |w: &[u8]| u64::from_ne_bytes(w.try_into().unwrap_or([0; 8]));
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    let len = signature.len();
+    let mut h = len as u64;
     let mut words = signature.chunks_exact(8);
     for w in &mut words {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
-        h = (h.rotate_left(5) ^ u64::from_ne_bytes(word)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        h = mix(h, word(w));
     }
-    for &b in words.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    let rest = words.remainder();
+    if len >= 8 && !rest.is_empty() {
+        h = mix(h, word(&signature[len - 8..]));
+    } else if !rest.is_empty() {
+        let mut short = [0u8; 8];
+        short[..len].copy_from_slice(signature);
+        h = mix(h, u64::from_ne_bytes(short));
     }
-    (h >> 32) as usize % SLOTS
+    (h >> 32) as usize % (SLOTS / WAYS) * WAYS
 }
 
 /// Encodes one event with `encode`, reusing the metadata of its shape when this thread has
@@ -185,9 +199,19 @@ pub(crate) fn encode_with_shape(
         if cache.slots.is_empty() {
             cache.slots.resize_with(SLOTS, || None);
         }
-        let slot = slot_of(sig);
-        if let Some(entry) = cache.slots[slot].as_ref().filter(|e| *e.signature == *sig) {
+        let set = slot_of(sig);
+        for way in 0..WAYS {
+            let Some(entry) = cache.slots[set + way].as_ref() else {
+                continue;
+            };
+            if *entry.signature != *sig {
+                continue;
+            }
             buf.install_meta(&entry.meta);
+            if way > 0 {
+                // Most recently used first: a new shape replaces the set's last.
+                cache.slots[set..set + WAYS].swap(0, way);
+            }
             #[cfg(debug_assertions)]
             check_against_full(buf, &mut encode);
             return Some(pass);
@@ -196,7 +220,9 @@ pub(crate) fn encode_with_shape(
         buf.end_data_only();
         let pass = encode(buf, None);
         if pass.finished && !buf.meta_varies() && buf.meta().len() <= MAX_META {
-            cache.slots[slot] = Some(Entry {
+            let ways = &mut cache.slots[set..set + WAYS];
+            ways.rotate_right(1);
+            ways[0] = Some(Entry {
                 signature: sig.into(),
                 meta: buf.meta().into(),
             });
@@ -248,7 +274,7 @@ fn check_against_full(
 mod tests {
     use eventheader::{FieldFormat, Level, Opcode};
 
-    use super::{encode_with_shape, kept, Signature, MAX_SIGNATURE, SLOTS};
+    use super::{encode_with_shape, kept, slot_of, Signature, MAX_SIGNATURE, SLOTS, WAYS};
     use crate::encode::{EventBuf, EventDescriptor, Pass};
 
     /// An event whose shape is its field names: `fields` as u32 fields of value `value`.
@@ -349,6 +375,42 @@ mod tests {
         );
         assert!(buf.meta_varies());
         assert_eq!(kept(), 0);
+    }
+
+    /// The signature `encode` builds for `fields`.
+    fn signature_of(fields: &[&str]) -> Vec<u8> {
+        let mut bytes = Box::new([0u8; MAX_SIGNATURE]);
+        let mut sig = Signature {
+            bytes: &mut bytes,
+            len: 0,
+            ok: true,
+        };
+        assert!(fields.iter().all(|f| sig.str(f)));
+        sig.as_bytes().to_vec()
+    }
+
+    /// Two shapes that hash to one set both stay (one slot each), where a direct-mapped
+    /// cache would let each evict the other on every event.
+    #[test]
+    fn shapes_of_one_set_do_not_evict_each_other() {
+        const { assert!(WAYS >= 2) };
+        let names: Vec<String> = (0..10 * SLOTS).map(|i| format!("name{i}")).collect();
+        let mut first_of_set = std::collections::HashMap::new();
+        let pair = names
+            .iter()
+            .find_map(|n| {
+                let set = slot_of(&signature_of(&[n]));
+                let other = first_of_set.insert(set, n.as_str())?;
+                Some((other, n.as_str()))
+            })
+            .expect("two names in one set");
+        let mut buf = EventBuf::new();
+        let mut calls = 0;
+        for round in 0..10 {
+            encode(&mut buf, &[pair.0], round, &mut calls);
+            encode(&mut buf, &[pair.1], round, &mut calls);
+            assert_eq!(kept(), 2, "round {round}: both shapes are kept");
+        }
     }
 
     /// More shapes than slots: they evict each other, and every event still gets its own

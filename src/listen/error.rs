@@ -114,7 +114,8 @@ impl fmt::Display for ListenError {
                 write!(f, "tracepoint {tracepoint} not found in tracefs")
             }
             ListenError::InvalidName { name, reason } => {
-                write!(f, "invalid name {name:?}: {reason}")
+                let name = crate::error::Shown(name);
+                write!(f, "invalid name {name}: {reason}")
             }
             ListenError::InvalidOption { reason } => write!(f, "invalid option: {reason}"),
             ListenError::Permission { operation, errno } => write!(

@@ -38,7 +38,7 @@ pub use names::{
     eventheader_tracepoint_name, split_tracepoint, validate_eventheader_tracepoint_name,
     MAX_TRACEPOINT_NAME_LEN, USER_EVENTS_SYSTEM,
 };
-pub use register::{ensure_registered, RegisteredTracepoint};
+pub use register::{can_register, ensure_registered, RegisteredTracepoint};
 pub use session::{next_wait, PerfEvent, PerfSession, SessionOptions};
 pub use support::{kernel_support, TRACEFS};
 

@@ -1,4 +1,5 @@
-//! Registering EventHeader tracepoints on the listener's side, so that `listen` can start
+//! Registering tracepoints (EventHeader ones, and the metrics exporter's `otlp_metrics`) on
+//! the listener's side, so that `listen` can start
 //! before the application that writes them.
 
 use std::path::Path;
@@ -7,7 +8,6 @@ use super::error::ListenError;
 use super::names::{split_tracepoint, validate_eventheader_tracepoint_name, USER_EVENTS_SYSTEM};
 use super::support::{kernel_support, TRACEFS};
 use crate::metrics::{TRACEPOINT_FIELDS, TRACEPOINT_NAME};
-use crate::sink::eventheader_name_args;
 use crate::sink::user_events::{name_args, UserEventsTracepoint};
 
 /// An EventHeader tracepoint that exists in the kernel for as long as this value lives.
@@ -52,15 +52,36 @@ impl std::fmt::Debug for RegisteredTracepoint {
     }
 }
 
-/// Makes sure the EventHeader tracepoint `tracepoint_name` exists, registering it with the
-/// standard EventHeader field list ([`EVENTHEADER_FIELDS`](crate::sink::EVENTHEADER_FIELDS))
-/// if `events/user_events/<name>` is missing. The metrics exporters' tracepoint
-/// ([`TRACEPOINT_NAME`], `otlp_metrics`) is registered with its own fields
-/// ([`TRACEPOINT_FIELDS`]), as the exporters register it.
+/// The field list a missing tracepoint `name` (without the `user_events:` system) is
+/// registered with: `None` for an EventHeader tracepoint
+/// ([`EVENTHEADER_FIELDS`](crate::sink::EVENTHEADER_FIELDS)), the metrics exporter's
+/// [`TRACEPOINT_FIELDS`] for [`TRACEPOINT_NAME`] (`otlp_metrics`). Any other name is refused:
+/// its field list is unknown, and a wrong one would make the application's own registration
+/// fail.
+fn fields_of(name: &str) -> Result<Option<&'static str>, ListenError> {
+    if name == TRACEPOINT_NAME {
+        return Ok(Some(TRACEPOINT_FIELDS));
+    }
+    validate_eventheader_tracepoint_name(name)?;
+    Ok(None)
+}
+
+/// True if [`ensure_registered`] knows how to register `tracepoint_name`: a user_events
+/// EventHeader tracepoint, or the metrics exporter's `otlp_metrics`.
+pub fn can_register(tracepoint_name: &str) -> bool {
+    matches!(split_tracepoint(tracepoint_name),
+        Ok((system, name)) if system == USER_EVENTS_SYSTEM && fields_of(name).is_ok())
+}
+
+/// Makes sure the tracepoint `tracepoint_name` exists, registering it if
+/// `events/user_events/<name>` is missing: an EventHeader tracepoint with the standard
+/// EventHeader field list ([`EVENTHEADER_FIELDS`](crate::sink::EVENTHEADER_FIELDS)), or
+/// `otlp_metrics` with the metrics exporter's exact field list ([`TRACEPOINT_FIELDS`]), so
+/// that the exporter, starting later, shares the event.
 ///
 /// `tracepoint_name` may carry the `user_events:` prefix; other systems are rejected (only
-/// user_events can be registered from user space). The name must be a valid EventHeader
-/// tracepoint name (`[A-Za-z0-9_]`, ending in `_L<hex>K<hex>`), so that it cannot inject
+/// user_events can be registered from user space). Other names must be valid EventHeader
+/// tracepoint names (`[A-Za-z0-9_]`, ending in `_L<hex>K<hex>`), so that they cannot inject
 /// field definitions.
 ///
 /// Errors: [`ListenError::InvalidName`], [`ListenError::NoKernelSupport`] (no
@@ -74,10 +95,7 @@ pub fn ensure_registered(tracepoint_name: &str) -> Result<RegisteredTracepoint, 
             reason: "only user_events tracepoints can be registered",
         });
     }
-    let metrics = name == TRACEPOINT_NAME;
-    if !metrics {
-        validate_eventheader_tracepoint_name(name)?;
-    }
+    let fields = fields_of(name)?;
     let name = name.to_string();
 
     let dir = Path::new(TRACEFS)
@@ -89,12 +107,7 @@ pub fn ensure_registered(tracepoint_name: &str) -> Result<RegisteredTracepoint, 
     }
     kernel_support()?;
 
-    let name_args = if metrics {
-        name_args(&name, TRACEPOINT_FIELDS)
-    } else {
-        eventheader_name_args(&name)
-    };
-    let name_args = name_args.ok_or_else(|| ListenError::InvalidName {
+    let name_args = name_args(&name, fields).ok_or_else(|| ListenError::InvalidName {
         name: name.clone(),
         reason: "name holds a NUL byte",
     })?;
@@ -113,4 +126,40 @@ pub fn ensure_registered(tracepoint_name: &str) -> Result<RegisteredTracepoint, 
         name,
         ours: Some(tp),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn otlp_metrics_is_registered_with_the_exporters_exact_fields() {
+        assert_eq!(fields_of("otlp_metrics").unwrap(), Some(TRACEPOINT_FIELDS));
+        assert_eq!(
+            name_args("otlp_metrics", fields_of("otlp_metrics").unwrap())
+                .unwrap()
+                .as_c_str(),
+            c"otlp_metrics u32 protocol;char[8] version;__rel_loc u8[] buffer;"
+        );
+        assert!(can_register("otlp_metrics"));
+        assert!(can_register("user_events:otlp_metrics"));
+    }
+
+    #[test]
+    fn eventheader_names_register_and_others_are_refused() {
+        assert_eq!(fields_of("myprovider_L4K1").unwrap(), None);
+        assert!(can_register("myprovider_L4K1"));
+        for name in [
+            "sched:sched_switch",
+            "otlp_metrics2",
+            "my_event",
+            "a b_L4K1",
+        ] {
+            assert!(!can_register(name), "{name}");
+        }
+        assert!(matches!(
+            ensure_registered("otlp_metrics_x"),
+            Err(ListenError::InvalidName { .. })
+        ));
+    }
 }

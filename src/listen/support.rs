@@ -18,7 +18,10 @@ pub fn kernel_support() -> Result<(), ListenError> {
     let tracefs = Path::new(TRACEFS);
     if !tracefs.join("events").is_dir() {
         return Err(ListenError::NoKernelSupport {
-            detail: format!("tracefs is not mounted at {TRACEFS}"),
+            detail: format!(
+                "tracefs is not mounted at {TRACEFS}: `{}` as root",
+                crate::sink::status::MOUNT_TRACEFS
+            ),
         });
     }
     let data = tracefs.join("user_events_data");

@@ -6,6 +6,16 @@ use opentelemetry::logs::Severity;
 /// The EventHeader level of a severity: fatal → 1 (critical), error → 2, warn → 3,
 /// info → 4, debug and trace → 5 (verbose). The same mapping as the existing exporters, so
 /// a record lands on the tracepoint agents already listen to.
+///
+/// ```
+/// use eventheader::Level;
+/// use opentelemetry::logs::Severity;
+/// use otel_os_events::logs::level_of;
+///
+/// assert_eq!(level_of(Severity::Error), Level::Error); // tracepoint <provider>_L2K1
+/// assert_eq!(level_of(Severity::Info2), Level::Informational); // L4
+/// assert_eq!(level_of(Severity::Trace), Level::Verbose); // L5, as debug
+/// ```
 pub fn level_of(severity: Severity) -> Level {
     Level::from_int(level_number(severity as u8))
 }

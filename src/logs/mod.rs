@@ -1,6 +1,6 @@
 //! Logs: an OpenTelemetry [`LogProcessor`](opentelemetry_sdk::logs::LogProcessor) that writes
-//! each record as an EventHeader event in the Common Schema layout (see the `layout` notes
-//! on [`Processor`]).
+//! each record as an EventHeader event in the Common Schema layout: field by field in
+//! [`layout`].
 //!
 //! Three ways in:
 //!
@@ -13,7 +13,8 @@
 //!   [`Error`](crate::Error) for every invalid option.
 
 mod builder;
-mod layout;
+/// The event layout, field by field (its docs; its code is internal).
+pub mod layout;
 mod level;
 mod processor;
 

@@ -29,12 +29,41 @@ use crate::encode::Wire;
 /// (see [`level_of`](super::level_of)), only while a session (perf, ftrace, an agent) listens
 /// to it. A record without a severity has no level: it is dropped and counted as
 /// [`DropReason::NoSeverity`].
+///
+/// ```
+/// use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+/// use opentelemetry_sdk::logs::SdkLoggerProvider;
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::{CaptureSink, Sink};
+/// use otel_os_events::DropReason;
+///
+/// let capture = CaptureSink::new();
+/// let processor = Processor::builder("myprovider")
+///     .with_sink(Sink::Capture(capture.clone()))
+///     .build()?;
+/// let handle = processor.handle();
+/// let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
+/// let logger = provider.logger("app");
+/// let mut record = logger.create_log_record();
+/// record.set_severity_number(Severity::Warn);
+/// record.set_body("disk almost full".into());
+/// logger.emit(record);
+/// logger.emit(logger.create_log_record()); // no severity
+///
+/// assert_eq!(capture.events()[0].tracepoint, "myprovider_L3K1");
+/// let stats = handle.stats();
+/// assert_eq!((stats.written, stats.dropped(DropReason::NoSeverity)), (1, 1));
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 pub struct Processor {
     provider: String,
     /// State, counters, writer and shutdown: the core every processor shares.
     pipeline: Pipeline,
     event_name: EventName,
     keyword_fn: Option<std::sync::Arc<KeywordFn>>,
+    /// With a keyword function: true if its keywords were declared (`with_keywords`), so
+    /// that `event_enabled` may answer from the registered keywords alone.
+    keywords_declared: bool,
     resource_keys: Vec<Key>,
     resource: ResourceFields,
     /// The format the sink takes.
@@ -78,6 +107,10 @@ impl Processor {
         let spawn_error = |e: std::io::Error| Error::ThreadSpawn {
             reason: e.to_string(),
         };
+        for &keyword in b.declared_keywords.iter().flatten() {
+            // Within MAX_KEYWORDS: `build` checked.
+            let _ = pipeline.observed().state.set_for(keyword);
+        }
         let watcher = match &b.listener_callback {
             None => None,
             Some(callback) => Some(
@@ -94,6 +127,7 @@ impl Processor {
             pipeline,
             event_name: b.event_name,
             keyword_fn: b.keyword_fn,
+            keywords_declared: b.declared_keywords.is_some(),
             resource_keys: b.resource_keys,
             resource: ResourceFields::default(),
             wire,
@@ -147,6 +181,7 @@ impl Processor {
             .any(|set| set.levels[level].enabled())
     }
 
+    #[inline(always)]
     fn write_record(
         &self,
         record: &SdkLogRecord,
@@ -223,13 +258,17 @@ impl LogProcessor for Processor {
     }
 
     /// One relaxed load of the level's enable word: no lock, no allocation, no Arc clone.
-    /// With a keyword function: true if the level listens on any keyword (one snapshot load).
+    /// With a keyword function whose keywords were declared: true if the level listens on
+    /// any of them (one snapshot load). With an undeclared keyword function: true, since the
+    /// record's keyword is not known yet (see
+    /// [`with_keyword_fn`](super::ProcessorBuilder::with_keyword_fn)).
     #[inline]
     fn event_enabled(&self, level: Severity, _target: &str, _name: Option<&str>) -> bool {
         let level = severity_index(level);
         match self.keyword_fn {
             None => self.pipeline.observed().default_set.levels[level].enabled(),
-            Some(_) => self.any_keyword_enabled(level),
+            Some(_) if self.keywords_declared => self.any_keyword_enabled(level),
+            Some(_) => true,
         }
     }
 

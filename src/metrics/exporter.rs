@@ -33,6 +33,29 @@ use super::ExporterBuilder;
 /// Give it to the SDK with `MeterProviderBuilder::with_periodic_exporter` (or a
 /// `PeriodicReader` of your own); keep a [`handle`](Self::handle) first to read its counters
 /// later.
+///
+/// ```
+/// use opentelemetry::metrics::MeterProvider as _;
+/// use opentelemetry::KeyValue;
+/// use opentelemetry_sdk::metrics::SdkMeterProvider;
+/// use otel_os_events::metrics::Exporter;
+/// use otel_os_events::sink::{CaptureSink, Sink};
+///
+/// let capture = CaptureSink::new();
+/// let exporter = Exporter::builder().with_sink(Sink::Capture(capture.clone())).build()?;
+/// let handle = exporter.handle();
+/// let provider = SdkMeterProvider::builder().with_periodic_exporter(exporter).build();
+/// let requests = provider.meter("app").u64_counter("requests").build();
+/// for route in ["/a", "/b", "/c"] {
+///     requests.add(1, &[KeyValue::new("route", route)]);
+/// }
+/// provider.force_flush().unwrap(); // an export now, not at the next interval
+///
+/// assert_eq!(handle.stats().written, 3, "counted in data points");
+/// assert_eq!(handle.events_written(), 1, "packed into one otlp_metrics event");
+/// assert_eq!(capture.events()[0].tracepoint, "otlp_metrics");
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 pub struct Exporter {
     shared: Arc<Shared>,
     temporality: Temporality,
@@ -195,7 +218,7 @@ impl Exporter {
                 .counters
                 .dropped_n(DropReason::Oversize, report.oversize);
             otel_warn!(
-                name: "UserEvents.MetricsOversize",
+                name: "OsEvents.MetricsOversize",
                 dropped_points = report.oversize,
                 metrics = report.oversize_metrics.join(", "),
                 max_event_size = self.max_event_size(),
@@ -207,9 +230,9 @@ impl Exporter {
 }
 
 impl PushMetricExporter for Exporter {
-    /// Encodes and writes at once (nothing is buffered): the future is ready when returned.
-    /// Returns `Ok` unless the exporter is shut down; what is not written is counted in
-    /// [`Exporter::stats`].
+    /// Encodes and writes (sync mode) or enqueues (queued mode) at once: the future is ready
+    /// when returned. Returns `Ok` unless the exporter is shut down; what is not written is
+    /// counted in [`Exporter::stats`].
     fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
         std::future::ready(self.export_now(metrics))
     }

@@ -44,8 +44,13 @@
 //!
 //! # Cost and threads
 //!
-//! An export runs on the SDK reader's thread (the `PeriodicReader`'s), so the exporter
-//! encodes and writes right there: there is no queued mode for metrics. When no session
+//! An export runs on the SDK reader's thread (the `PeriodicReader`'s), off the application's
+//! threads. By default (sync mode) the exporter encodes and writes right there; with
+//! [`ExporterBuilder::with_mode`] and [`Mode::Queued`](crate::mode::Mode::Queued) it encodes
+//! and enqueues, and one flush thread writes, which spares the reader only the writes. The
+//! SDK's reader does not call the exporter's own `force_flush`, so in queued mode call
+//! [`ProcessorHandle::force_flush`](crate::ProcessorHandle::force_flush) after
+//! `SdkMeterProvider::force_flush` when you need the events written. When no session
 //! listens, an export reads one enable word and returns `Ok` without encoding anything.
 //!
 //! # Counters
@@ -94,7 +99,22 @@ use crate::sink::Sink;
 pub const MAX_MAX_EVENT_SIZE: usize = crate::pipeline::MAX_METRICS_EVENT_SIZE;
 const _: () = assert!(MAX_MAX_EVENT_SIZE == HEADER_LEN + MAX_BUFFER_LEN);
 
-/// Builds an [`Exporter`]; see [`Exporter::builder`].
+/// Builds an [`Exporter`]; see [`Exporter::builder`]. Its options: temporality, maximum
+/// event size, sink and mode (the provider is fixed by the format: `otlp_metrics`, or
+/// [`ETW_PROVIDER_NAME`] on ETW).
+///
+/// ```
+/// use otel_os_events::metrics::Exporter;
+/// use otel_os_events::mode::{Mode, QueueOptions};
+///
+/// let exporter = Exporter::builder()
+///     .with_mode(Mode::Queued(QueueOptions::default()))
+///     .build()?;
+/// let handle = exporter.handle();
+/// // ... after SdkMeterProvider::force_flush, wait for the flush thread too:
+/// handle.force_flush().unwrap();
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ExporterBuilder {
     /// Size, sink and mode: what every builder has (the provider is fixed by the format).

@@ -20,6 +20,7 @@ use crate::sink::Tracepoint;
 use crate::stats::Counters;
 use crate::stats::DropReason;
 
+mod buffers;
 #[cfg(otel_os_events_loom)]
 pub mod channel;
 #[cfg(not(otel_os_events_loom))]
@@ -27,10 +28,23 @@ pub(crate) mod channel;
 mod queued;
 mod writer;
 
-pub(crate) use queued::{Buf, Queued, QueuedEvent, Target, WriteFn};
+pub(crate) use buffers::Buf;
+pub(crate) use queued::{Queued, QueuedEvent, Target, WriteFn};
 pub(crate) use writer::Writer;
 
-/// How events reach the kernel, chosen in the builder.
+/// How events reach the kernel, chosen in the builder (every builder has `with_mode`).
+///
+/// ```
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::mode::{Mode, QueueOptions};
+///
+/// let sync = Processor::builder("myprovider").build()?; // Mode::Sync, the default
+/// let queued = Processor::builder("myprovider")
+///     .with_mode(Mode::Queued(QueueOptions::default()))
+///     .build()?;
+/// # drop((sync, queued));
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Mode {
     /// Encode and write on the caller's thread (the default).
@@ -40,7 +54,35 @@ pub enum Mode {
     Queued(QueueOptions),
 }
 
-/// Options of [`Mode::Queued`]. Start from `QueueOptions::default()`.
+/// Options of [`Mode::Queued`]. Start from `QueueOptions::default()`: 4,096 events,
+/// 16 MiB of buffers, drop when full, a flush thread named `otel-os-events`, a 5 s shutdown
+/// deadline. `build` refuses a capacity outside 1..=[`MAX_QUEUE_CAPACITY`], a budget below
+/// [`MIN_QUEUE_BYTES`] and an empty thread name, with typed errors.
+///
+/// `force_flush` (the processor's, the SDK provider's, or [`ProcessorHandle::force_flush`](crate::ProcessorHandle::force_flush))
+/// returns once every event accepted before it is written or counted; if that takes longer
+/// than `shutdown_deadline` it returns `Err(OTelSdkError::Timeout(..))`, and the events
+/// stay queued, to be written later.
+///
+/// ```
+/// use std::time::Duration;
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::mode::{Mode, QueueOptions, WhenFull};
+/// use otel_os_events::Error;
+///
+/// let options = QueueOptions {
+///     capacity: 8192,
+///     max_bytes: 32 << 20,
+///     when_full: WhenFull::Block { timeout: Duration::from_millis(5) },
+///     ..QueueOptions::default()
+/// };
+/// let processor = Processor::builder("myprovider").with_mode(Mode::Queued(options)).build()?;
+/// # drop(processor);
+/// let too_small = QueueOptions { max_bytes: 1024, ..QueueOptions::default() };
+/// let refused = Processor::builder("myprovider").with_mode(Mode::Queued(too_small)).build();
+/// assert!(matches!(refused, Err(Error::InvalidQueueBytes { bytes: 1024, .. })));
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueOptions {
     /// Most events waiting to be written (1..=1,048,576; default 4,096). Each holds an encoded
@@ -89,6 +131,15 @@ pub const DEFAULT_QUEUE_BYTES: usize = 16 << 20;
 pub const MIN_QUEUE_BYTES: usize = 256 << 10;
 
 /// What a full queue does.
+///
+/// ```
+/// use std::time::Duration;
+/// use otel_os_events::mode::{QueueOptions, WhenFull};
+///
+/// assert_eq!(QueueOptions::default().when_full, WhenFull::Drop);
+/// let patient = WhenFull::Block { timeout: Duration::from_millis(10) };
+/// # drop(patient);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WhenFull {
     /// Drop the new event and count it as [`DropReason::QueueFull`] (the default): the caller

@@ -13,7 +13,7 @@
 mod capture;
 pub(crate) mod etw;
 mod registrar;
-mod status;
+pub(crate) mod status;
 mod tracepoint;
 pub(crate) mod user_events;
 
@@ -27,6 +27,33 @@ pub use user_events::{eventheader_name_args, EVENTHEADER_FIELDS};
 use crate::encode::Wire;
 
 /// Where a processor or exporter writes its events. Chosen in the builder.
+///
+/// [`Sink::Capture`] lets you try the crate, or test code that logs through it, on any
+/// machine: it keeps each event as the kernel (or ETW) would receive it.
+///
+/// ```
+/// use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+/// use opentelemetry_sdk::logs::SdkLoggerProvider;
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::{CaptureSink, Sink};
+///
+/// let capture = CaptureSink::new(); // EventHeader; CaptureSink::etw() for TraceLogging
+/// let processor = Processor::builder("myprovider")
+///     .with_sink(Sink::Capture(capture.clone()))
+///     .build()?;
+/// let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
+/// let logger = provider.logger("app");
+/// let mut record = logger.create_log_record();
+/// record.set_severity_number(Severity::Error);
+/// logger.emit(record);
+///
+/// let event = &capture.events()[0];
+/// assert_eq!(event.tracepoint, "myprovider_L2K1");
+/// // EventHeader flags, version, id, tag, opcode, level: then the metadata and fields,
+/// // ready for tracepoint_decode's EventHeaderEnumeratorContext.
+/// assert_eq!(event.payload[7], 2, "level 2, error");
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub enum Sink {
     /// Linux user_events through `/sys/kernel/tracing/user_events_data`: EventHeader events.
@@ -84,6 +111,20 @@ impl Sink {
 /// The two operating-system sinks, whose rules for provider names and event sizes differ
 /// (see [`Error`](crate::Error)): named by the errors of options one accepts and the other
 /// refuses.
+///
+/// ```
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::{Sink, SinkKind};
+/// use otel_os_events::Error;
+///
+/// // A dotted name is a valid ETW provider name, not a user_events one.
+/// let err = Processor::builder("MyCompany.MyComponent")
+///     .with_sink(Sink::UserEvents)
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(err, Error::InvalidProviderName { sink: SinkKind::UserEvents, .. }));
+/// assert_eq!(Sink::Etw.kind(), SinkKind::Etw);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SinkKind {

@@ -5,7 +5,22 @@ use std::fmt;
 /// The state of one tracepoint, from `status()`.
 ///
 /// A kernel without user_events is not an error when building a processor: the
-/// application runs, nothing is written, and this says why.
+/// application runs, nothing is written, and this says why. Its Display form says what to
+/// do about it.
+///
+/// ```
+/// use otel_os_events::logs::Processor;
+/// use otel_os_events::sink::{Sink, TracepointStatus};
+///
+/// let processor = Processor::builder("myprovider").with_sink(Sink::UserEvents).build()?;
+/// for entry in processor.status() {
+///     match entry.status {
+///         TracepointStatus::Registered => {} // events flow whenever a session listens
+///         other => eprintln!("{}: {other}", entry.tracepoint), // e.g. no user_events here
+///     }
+/// }
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TracepointStatus {
@@ -96,14 +111,19 @@ impl fmt::Display for TracepointStatus {
             TracepointStatus::Registered => f.write_str("registered"),
             TracepointStatus::UnsupportedKernel { errno } => write!(
                 f,
-                "kernel has no user_events (CONFIG_USER_EVENTS unset; errno {errno})"
+                "kernel has no user_events (tracefs is mounted but has no user_events_data: \
+                 the kernel was built without CONFIG_USER_EVENTS; errno {errno})"
             ),
-            TracepointStatus::TracefsMissing { errno } => {
-                write!(f, "tracefs is not mounted (errno {errno})")
-            }
+            TracepointStatus::TracefsMissing { errno } => write!(
+                f,
+                "tracefs is not mounted, or the kernel has no user_events (errno {errno}): \
+                 mount it with `{MOUNT_TRACEFS}` (as root); if {USER_EVENTS_DATA} is still \
+                 missing, the kernel lacks CONFIG_USER_EVENTS"
+            ),
             TracepointStatus::PermissionDenied { errno } => write!(
                 f,
-                "permission denied opening user_events_data (errno {errno})"
+                "permission denied opening {USER_EVENTS_DATA} (errno {errno}): run as root, \
+                 or give this user access to that file (its group)"
             ),
             TracepointStatus::Failed { errno } => write!(f, "registration failed (errno {errno})"),
             TracepointStatus::Unregistered => f.write_str("unregistered"),
@@ -119,6 +139,12 @@ impl fmt::Display for TracepointStatus {
         }
     }
 }
+
+/// The command that mounts tracefs where the kernel interface expects it.
+pub(crate) const MOUNT_TRACEFS: &str = "mount -t tracefs nodev /sys/kernel/tracing";
+
+/// The file every user_events registration and write goes through.
+pub(crate) const USER_EVENTS_DATA: &str = "/sys/kernel/tracing/user_events_data";
 
 /// One tracepoint and its status.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use crate::encode::FinishedEvent;
 
 use super::capture::CaptureTracepoint;
 use super::etw::EtwProvider;
-use super::user_events::{eventheader_name_args, name_args, UserEventsTracepoint};
+use super::user_events::{name_args, UserEventsTracepoint};
 use super::{SinkProvider, TracepointStatus};
 
 /// A registered tracepoint: its name, its registration status, and the sink's handle.
@@ -55,11 +55,7 @@ impl Tracepoint {
         } = def;
         let (handle, registration) = match provider {
             SinkProvider::UserEvents => {
-                let name_args = match fields {
-                    None => eventheader_name_args(&name),
-                    Some(fields) => name_args(&name, fields),
-                };
-                let (tp, errno) = match name_args {
+                let (tp, errno) = match name_args(&name, fields) {
                     Some(args) => UserEventsTracepoint::register(&args),
                     // Unreachable for validated names; refuse rather than panic.
                     None => (UserEventsTracepoint::unregistered(), libc::EINVAL),

@@ -21,14 +21,28 @@ pub const EVENTHEADER_FIELDS: &str =
 ///
 /// Returns `None` if `tracepoint_name` holds a NUL byte. Callers validate names first, so
 /// that a name cannot smuggle in field definitions (a space or `;` would).
+///
+/// ```
+/// use otel_os_events::sink::eventheader_name_args;
+///
+/// let args = eventheader_name_args("myprovider_L4K1").unwrap();
+/// assert_eq!(
+///     args.to_str().unwrap(),
+///     "myprovider_L4K1 u8 eventheader_flags; u8 version; u16 id; u16 tag; u8 opcode; u8 level"
+/// );
+/// assert!(eventheader_name_args("nul\0name").is_none());
+/// ```
 pub fn eventheader_name_args(tracepoint_name: &str) -> Option<CString> {
-    name_args(tracepoint_name, EVENTHEADER_FIELDS)
+    CString::new(format!("{tracepoint_name} {EVENTHEADER_FIELDS}")).ok()
 }
 
-/// The `name_args` string for `DIAG_IOCSREG` of a tracepoint with its own field list:
-/// `"<tracepoint name> <fields>"` (None if either holds a NUL).
-pub(crate) fn name_args(tracepoint_name: &str, fields: &str) -> Option<CString> {
-    CString::new(format!("{tracepoint_name} {fields}")).ok()
+/// The `name_args` string for `DIAG_IOCSREG` of a tracepoint with the field list `fields`
+/// (`None`: [`EVENTHEADER_FIELDS`]). Returns `None` if either holds a NUL byte.
+pub(crate) fn name_args(tracepoint_name: &str, fields: Option<&str>) -> Option<CString> {
+    match fields {
+        None => eventheader_name_args(tracepoint_name),
+        Some(fields) => CString::new(format!("{tracepoint_name} {fields}")).ok(),
+    }
 }
 
 /// A registered (or failed) user_events tracepoint. Unregisters itself when dropped.

@@ -31,7 +31,7 @@
 //!
 //! On ETW (TraceLogging) the content is the same with ETW's `PartA`
 //! (`PartA { ext_dt { traceId, spanId }, ext_cloud { .. }, time }`, see
-//! [`add_part_a`]), a u16 `__csver__` and 4-byte booleans; the event's activity id is
+//! `add_part_a`), a u16 `__csver__` and 4-byte booleans; the event's activity id is
 //! the span's and its related activity id the parent's (see
 //! [`etw_activity_id`](crate::encode::etw_activity_id)), so Windows tools nest spans and
 //! group the logs written inside them.

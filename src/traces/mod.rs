@@ -1,6 +1,6 @@
 //! Traces: an OpenTelemetry [`SpanProcessor`](opentelemetry_sdk::trace::SpanProcessor) that
 //! writes each ended span as one EventHeader event named `Span`, in the Common Schema layout
-//! of the existing user_events trace exporter (see `layout` below), to the tracepoint
+//! of the existing user_events trace exporter (field by field in [`layout`]), to the tracepoint
 //! `<provider>_L<level>K<keyword>` (default level 4, keyword 1), synchronously in `on_end` or
 //! through the queued mode.
 //!
@@ -14,7 +14,8 @@
 //! # drop(provider);
 //! ```
 
-mod layout;
+/// The event layout, field by field (its docs; its code is internal).
+pub mod layout;
 mod processor;
 
 pub use layout::WELL_KNOWN;

@@ -18,6 +18,37 @@ use super::layout::{encode_span, SpanContext};
 use crate::encode::Wire;
 
 /// Builds a span [`Processor`]; see [`Processor::builder`].
+///
+/// Its options, all of them: [`with_keyword`](Self::with_keyword) (default 1),
+/// [`with_level`](Self::with_level) (default 4), [`with_max_event_size`](Self::with_max_event_size),
+/// [`with_oversize_policy`](Self::with_oversize_policy), [`with_sink`](Self::with_sink) and
+/// [`with_mode`](Self::with_mode), which mean what they mean for logs. What the logs builder
+/// has beyond them, spans do without, on purpose:
+///
+/// - no event name: every span is the event `Span`, the name agents of the existing trace
+///   exporter look for (the span's own name is the `name` field);
+/// - no keyword function: a span has no severity or event name to route by, so one keyword
+///   and one level serve all spans;
+/// - no resource attributes to copy: `service.name` and `service.instance.id` go to PartA as
+///   for logs; the span layout, like the peer's, has no PartC resource fields;
+/// - no listener callback: it watches a logs processor's tracepoints only.
+///
+/// ```
+/// use otel_os_events::traces::Processor;
+/// use otel_os_events::sink::{CaptureSink, Sink};
+///
+/// let processor = Processor::builder("myprovider")
+///     .with_level(5)      // verbose: tracepoint myprovider_L5K1
+///     .with_keyword(0x2)  // myprovider_L5K2
+///     .with_sink(Sink::Capture(CaptureSink::new()))
+///     .build()?;
+/// assert!(processor.status().iter().any(|s| s.tracepoint == "myprovider_L5K2"));
+/// assert_eq!(
+///     Processor::builder("p").with_level(6).build().unwrap_err(),
+///     otel_os_events::Error::InvalidLevel { level: 6 }
+/// );
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ProcessorBuilder {
     /// Provider, keyword, size, sink and mode: what every builder has.
@@ -53,7 +84,26 @@ impl ProcessorBuilder {
     }
 }
 
-/// Writes each ended span to user_events; see the [module docs](super).
+/// Writes each ended span to user_events (ETW on Windows), one event per span, in `on_end`
+/// (sync mode) or through the flush thread (queued mode); see the [module docs](super).
+///
+/// ```
+/// use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// use otel_os_events::sink::{CaptureSink, Sink};
+/// use otel_os_events::traces::Processor;
+///
+/// let capture = CaptureSink::new();
+/// let processor = Processor::builder("myprovider")
+///     .with_sink(Sink::Capture(capture.clone()))
+///     .build()?;
+/// let handle = processor.handle();
+/// let provider = SdkTracerProvider::builder().with_span_processor(processor).build();
+/// provider.tracer("app").in_span("checkout", |_cx| {});
+/// assert_eq!(handle.stats().written, 1);
+/// assert_eq!(capture.events()[0].tracepoint, "myprovider_L4K1");
+/// # Ok::<(), otel_os_events::Error>(())
+/// ```
 pub struct Processor {
     provider: String,
     /// State, counters, writer and shutdown: the core every processor shares.
@@ -69,7 +119,20 @@ pub struct Processor {
 
 impl Processor {
     /// Starts building a span processor for `provider` (the rules of
-    /// [`logs::Processor::builder`](crate::logs::Processor::builder), per sink).
+    /// [`logs::Processor::builder`](crate::logs::Processor::builder), per sink). Spans go to
+    /// `<provider>_L4K1` by default; see [`ProcessorBuilder`] for every option.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// use otel_os_events::traces::Processor;
+    ///
+    /// let processor = Processor::builder("myprovider").build()?;
+    /// let handle = processor.handle(); // stats() and status() once the SDK owns it
+    /// let provider = SdkTracerProvider::builder().with_span_processor(processor).build();
+    /// # drop(provider);
+    /// # assert_eq!(handle.stats().dropped_total(), 0);
+    /// # Ok::<(), otel_os_events::Error>(())
+    /// ```
     pub fn builder(provider: &str) -> ProcessorBuilder {
         ProcessorBuilder {
             options: Options::new(provider),

@@ -8,11 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
 use otel_os_events::listen::{
-    ensure_registered, eventheader_tracepoint_name, next_wait, split_tracepoint,
-    validate_eventheader_tracepoint_name, ListenError, PerfSession, RegisteredTracepoint,
-    SessionOptions, USER_EVENTS_SYSTEM,
+    can_register, ensure_registered, eventheader_tracepoint_name, next_wait, split_tracepoint,
+    ListenError, PerfSession, RegisteredTracepoint, SessionOptions,
 };
-use otel_os_events::metrics::TRACEPOINT_NAME;
 
 #[path = "forward.rs"]
 mod forward;
@@ -28,7 +26,7 @@ Exit status:
 /// The long description of `listen`.
 const LISTEN_ABOUT: &str = "\
 Reads user_events tracepoints through perf, one ring per CPU, and prints each event as one
-JSON object per line on stdout. Missing EventHeader tracepoints (and otlp_metrics) are
+JSON object per line on stdout. Missing EventHeader tracepoints and otlp_metrics are
 registered first, so listen may start before the application; they stay registered until
 listen exits.
 
@@ -232,15 +230,15 @@ fn install_signal_handlers() -> Result<(), String> {
     Ok(())
 }
 
-/// Registers the EventHeader tracepoints (and `otlp_metrics`) that do not exist yet; others
-/// are left to `open` (which reports them as not found).
+/// Registers the tracepoints that do not exist yet and that `listen` knows the fields of
+/// (EventHeader ones and `otlp_metrics`); others are left to `open` (which reports them as
+/// not found).
 fn register_missing(tracepoints: &[String]) -> Result<Vec<RegisteredTracepoint>, ListenError> {
     let mut kept = Vec::new();
     for tp in tracepoints {
-        let (system, name) = split_tracepoint(tp)?;
-        let ours = validate_eventheader_tracepoint_name(name).is_ok() || name == TRACEPOINT_NAME;
-        if system == USER_EVENTS_SYSTEM && ours {
-            kept.push(ensure_registered(name)?);
+        split_tracepoint(tp)?;
+        if can_register(tp) {
+            kept.push(ensure_registered(tp)?);
         }
     }
     Ok(kept)
