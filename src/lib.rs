@@ -18,7 +18,9 @@
 //! | sink | [`sink`] | writes the bytes: user_events, ETW, or an in-memory capture for tests |
 //!
 //! The `listen` module (feature `cli`, Linux only) reads events back the way a local agent does,
-//! through perf ring buffers; it backs the `otel-os-events listen` command.
+//! through perf ring buffers; it backs the `otel-os-events listen` command. The `forward`
+//! module (the same feature and platform) turns those events back into OTLP and sends them
+//! to a collector: `otel-os-events forward`.
 //!
 //! Platforms: on Linux events go to user_events; on Windows to ETW. Everywhere else every
 //! builder still works, nothing is written, and `status()` says why
@@ -62,6 +64,9 @@ pub mod traces;
 // The perf ring-buffer reader: Linux only (perf_event_open, mmap), see `platform`.
 #[cfg(all(feature = "cli", target_os = "linux"))]
 pub mod listen;
+
+#[cfg(all(feature = "cli", target_os = "linux"))]
+pub mod forward;
 
 pub use encode::{
     etw_activity_id, etw_provider_id, DEFAULT_ETW_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT,

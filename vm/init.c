@@ -2,7 +2,9 @@
  * PID 1 of the otel-os-events test VM (built with `gcc -static` by
  * build-kernel.sh, placed at /init in the initramfs by run.sh).
  *
- * It mounts the pseudo filesystems, reads the command to run from
+ * It mounts the pseudo filesystems, brings the loopback interface up (the
+ * kernel then gives it 127.0.0.1; tests run a collector and an agent that
+ * talk over it), reads the command to run from
  * CMD_FILE, runs it, and reports how it ended:
  *   - on the console, as the exact line  "OTEL_OS_EVENTS_VM_EXIT=<n>"
  *     (n = exit code, or 128 + signal number if the command was killed);
@@ -28,8 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/io.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -58,6 +63,29 @@ static void mount_one(const char *source, const char *target, const char *type)
     mkdir(target, 0755);
     if (mount(source, target, type, 0, NULL) != 0 && errno != EBUSY)
         fprintf(stderr, "vm-init: mount %s on %s: %s\n", type, target, strerror(errno));
+}
+
+/* `ip link set lo up`: SIOCSIFFLAGS with IFF_UP on "lo". A kernel without
+ * IPv4 (socket() fails with EAFNOSUPPORT) has nothing to bring up. */
+static void loopback_up(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        if (errno != EAFNOSUPPORT)
+            fprintf(stderr, "vm-init: socket: %s\n", strerror(errno));
+        return;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+        fprintf(stderr, "vm-init: SIOCGIFFLAGS lo: %s\n", strerror(errno));
+    } else {
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+            fprintf(stderr, "vm-init: SIOCSIFFLAGS lo: %s\n", strerror(errno));
+    }
+    close(fd);
 }
 
 static int dir_is_empty(const char *path)
@@ -185,6 +213,7 @@ int main(void)
     if (dir_is_empty("/tmp"))
         mount_one("tmpfs", "/tmp", "tmpfs");
     mount_one("tmpfs", "/dev/shm", "tmpfs");
+    loopback_up();
 
     size_t len;
     char *cmd = read_file(CMD_FILE, &len);

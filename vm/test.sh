@@ -61,10 +61,14 @@ echo "ok: loom caught the broken variant" >&2
 step "kernel with CONFIG_USER_EVENTS (cached under ~/.cache/otel-os-events)"
 vm/build-kernel.sh >/dev/null
 
+step "the collector forward_kernel sends to: rotel-agent from PyPI's rotel wheel (cached, vm/rotel.sh)"
+OTEL_OS_EVENTS_ROTEL=$(vm/rotel.sh)
+export OTEL_OS_EVENTS_ROTEL
+
 step "every test binary inside the VM"
 # Helper binaries the tests start inside the guest (run.sh copies them in).
 cargo build --workspace --all-features --bins
-export OTEL_OS_EVENTS_VM_FILES="$root/target/debug/otel-os-events"
+export OTEL_OS_EVENTS_VM_FILES="$root/target/debug/otel-os-events:$OTEL_OS_EVENTS_ROTEL"
 export OTEL_OS_EVENTS_REQUIRE_KERNEL=1
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$root/vm/run.sh"
 log=$(mktemp)

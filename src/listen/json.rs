@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use eventheader::{FieldEncoding, FieldFormat};
 use tracepoint_decode::display::{JsonEscapeDisplay, PerfItemValueJsonDisplay};
 use tracepoint_decode::{
-    EventHeaderEnumeratorContext, EventHeaderEnumeratorState, PerfConvertOptions,
-    PerfEventDecodingStyle, PerfFieldArray, PerfFieldFormat, PerfItemMetadata, PerfItemValue,
-    PerfMetaOptions, PerfTextEncoding,
+    EventHeaderEnumerator, EventHeaderEnumeratorContext, EventHeaderEnumeratorError,
+    EventHeaderEnumeratorState, PerfConvertOptions, PerfEventDecodingStyle, PerfFieldArray,
+    PerfFieldFormat, PerfItemMetadata, PerfItemValue, PerfMetaOptions, PerfTextEncoding,
 };
 
 use super::names::USER_EVENTS_SYSTEM;
@@ -123,11 +123,7 @@ impl PerfEvent {
             return self.write_decode_error(out, problem);
         }
         let mut ctx = EventHeaderEnumeratorContext::new();
-        let mut e = match ctx.enumerate_with_name_and_data(
-            &self.tracepoint,
-            &self.raw,
-            EventHeaderEnumeratorContext::MOVE_NEXT_LIMIT_DEFAULT,
-        ) {
+        let mut e = match enumerate(&mut ctx, &self.tracepoint, &self.raw) {
             Ok(e) => e,
             Err(err) => return self.write_decode_error(out, &err.to_string()),
         };
@@ -278,6 +274,20 @@ fn located_bytes<'a>(
     }
 }
 
+/// tracepoint_decode's enumerator on the EventHeader event `raw` of `tracepoint`, with its
+/// default step limit.
+pub(crate) fn enumerate<'c, 'a>(
+    ctx: &'c mut EventHeaderEnumeratorContext,
+    tracepoint: &'a str,
+    raw: &'a [u8],
+) -> Result<EventHeaderEnumerator<'c, 'a, 'a>, EventHeaderEnumeratorError> {
+    ctx.enumerate_with_name_and_data(
+        tracepoint,
+        raw,
+        EventHeaderEnumeratorContext::MOVE_NEXT_LIMIT_DEFAULT,
+    )
+}
+
 /// Finds text that tracepoint_decode 0.5 writes into its JSON without escaping: the line would
 /// not be JSON, and the writer of the event could inject members into it (found by the
 /// fuzzer). Its UTF-32 decoder passes every character on unescaped, and its writer of a
@@ -292,13 +302,7 @@ fn located_bytes<'a>(
 fn text_the_decoder_does_not_escape(tracepoint: &str, raw: &[u8]) -> Option<&'static str> {
     let needs_escape = |c: u32| c < 0x20 || c == u32::from(b'"') || c == u32::from(b'\\');
     let mut ctx = EventHeaderEnumeratorContext::new();
-    let mut e = ctx
-        .enumerate_with_name_and_data(
-            tracepoint,
-            raw,
-            EventHeaderEnumeratorContext::MOVE_NEXT_LIMIT_DEFAULT,
-        )
-        .ok()?;
+    let mut e = enumerate(&mut ctx, tracepoint, raw).ok()?;
     while e.move_next() {
         if e.state() != EventHeaderEnumeratorState::Value {
             continue;
@@ -372,7 +376,7 @@ fn text_the_decoder_does_not_escape(tracepoint: &str, raw: &[u8]) -> Option<&'st
 /// - a constant-length array of more than one struct (the enumerator misreads the second).
 ///
 /// Truncated metadata returns None and is left to the enumerator, which reports it.
-fn metadata_the_decoder_asserts_on(raw: &[u8]) -> Option<&'static str> {
+pub(crate) fn metadata_the_decoder_asserts_on(raw: &[u8]) -> Option<&'static str> {
     const EXTENSION: u8 = 4;
     const LITTLE_ENDIAN: u8 = 2;
     const KIND_METADATA: u16 = 1;

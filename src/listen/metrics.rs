@@ -70,8 +70,21 @@ impl fmt::Display for MetricsDecodeError {
     }
 }
 
+/// The buffer of `payload` (a serialized `ExportMetricsServiceRequest`), located by its
+/// header and checked to decode.
+pub(crate) fn buffer(payload: &[u8]) -> Result<&[u8], MetricsDecodeError> {
+    let buffer = locate(payload)?;
+    parse(buffer)?;
+    Ok(buffer)
+}
+
 /// Parses the header of `payload` and prost-decodes its buffer.
 pub(crate) fn decode(payload: &[u8]) -> Result<ExportMetricsServiceRequest, MetricsDecodeError> {
+    parse(locate(payload)?)
+}
+
+/// The buffer the header of `payload` locates.
+fn locate(payload: &[u8]) -> Result<&[u8], MetricsDecodeError> {
     let word = |at: usize| -> Option<u32> {
         Some(u32::from_ne_bytes(
             payload.get(at..at + 4)?.try_into().ok()?,
@@ -85,13 +98,16 @@ pub(crate) fn decode(payload: &[u8]) -> Result<ExportMetricsServiceRequest, Metr
     }
     let len = (rel_loc >> 16) as usize;
     let offset = HEADER_LEN + (rel_loc & 0xffff) as usize;
-    let buffer = payload
+    payload
         .get(offset..offset + len)
         .ok_or(MetricsDecodeError::Location {
             offset,
             len,
             payload: payload.len(),
-        })?;
+        })
+}
+
+fn parse(buffer: &[u8]) -> Result<ExportMetricsServiceRequest, MetricsDecodeError> {
     ExportMetricsServiceRequest::decode(buffer)
         .map_err(|e| MetricsDecodeError::Protobuf(e.to_string()))
 }

@@ -39,5 +39,8 @@ pub use names::{
     MAX_TRACEPOINT_NAME_LEN, USER_EVENTS_SYSTEM,
 };
 pub use register::{can_register, ensure_registered, RegisteredTracepoint};
-pub use session::{PerfEvent, PerfSession, SessionOptions};
+pub use session::{next_wait, PerfEvent, PerfSession, SessionOptions};
 pub use support::{kernel_support, TRACEFS};
+
+pub(crate) use json::{enumerate, metadata_the_decoder_asserts_on};
+pub(crate) use metrics::buffer as metrics_buffer;

@@ -79,6 +79,19 @@ pub struct PerfEvent {
     pub format: Option<Arc<PerfEventFormat>>,
 }
 
+/// How long a reading loop may wait in [`PerfSession::read`] before it checks its stop flag
+/// again: 200 ms, or less if `deadline` comes sooner; None once it has passed.
+pub fn next_wait(deadline: Option<std::time::Instant>) -> Option<Duration> {
+    let wait = Duration::from_millis(200);
+    match deadline {
+        None => Some(wait),
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            (!left.is_zero()).then(|| wait.min(left))
+        }
+    }
+}
+
 /// A tracepoint opened by a session.
 struct Tracepoint {
     name: String,

@@ -61,30 +61,59 @@ pub fn tracefs_read(path: &str) -> String {
 /// bit as soon as the first CPU's event opens). Returns the child and a thread collecting
 /// its stderr.
 pub fn spawn_listen(args: &[&str]) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    let (child, stderr, _) = spawn_agent("listen", args);
+    (child, stderr)
+}
+
+/// What the agent printed on stderr so far.
+pub type LiveText = std::sync::Arc<std::sync::Mutex<String>>;
+
+/// Starts `otel-os-events <command> <args>` (stdout piped, for the caller) and waits for its
+/// `<command>: ready` line on stderr, as [`spawn_listen`] does. Also returns its stderr as it
+/// comes. `OTEL_OS_EVENTS_AGENT` names another build of the command to run (a release
+/// build, to measure it), else the one cargo built with the test.
+pub fn spawn_agent(
+    command: &str,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::thread::JoinHandle<String>,
+    LiveText,
+) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_otel-os-events"))
-        .arg("listen")
+    let program = std::env::var("OTEL_OS_EVENTS_AGENT")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_otel-os-events").to_string());
+    let mut child = Command::new(program)
+        .arg(command)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn otel-os-events listen");
+        .unwrap_or_else(|e| panic!("spawn otel-os-events {command}: {e}"));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let stderr = child.stderr.take().expect("piped stderr");
+    let ready = format!("{command}: ready");
+    let live = LiveText::default();
+    let text = live.clone();
     let stderr_reader = std::thread::spawn(move || {
         let mut all = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.starts_with("listen: ready") {
+            if line.starts_with(&ready) {
                 let _ = ready_tx.send(());
             }
+            eprintln!("{line}");
             all.push_str(&line);
             all.push('\n');
+            if let Ok(mut t) = text.lock() {
+                t.push_str(&line);
+                t.push('\n');
+            }
         }
         all
     });
     ready_rx
         .recv_timeout(Duration::from_secs(20))
-        .expect("listen never became ready");
-    (child, stderr_reader)
+        .unwrap_or_else(|_| panic!("{command} never became ready"));
+    (child, stderr_reader, live)
 }

@@ -5,6 +5,8 @@
 pub mod alloc;
 // The perf reader exists only on Linux, with feature `cli` (the kernel_* tests).
 #[cfg(all(target_os = "linux", feature = "cli"))]
+pub mod collector;
+#[cfg(all(target_os = "linux", feature = "cli"))]
 pub mod kernel;
 pub mod metrics;
 pub mod platform;

@@ -1,4 +1,5 @@
-//! The command on Linux: arguments (clap), signals, and `listen` over the crate's perf reader.
+//! The command on Linux: arguments (clap), signals, and `listen` over the crate's perf reader
+//! (`forward`'s arguments are in `forward.rs`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -7,16 +8,20 @@ use std::time::{Duration, Instant};
 
 use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
 use otel_os_events::listen::{
-    can_register, ensure_registered, eventheader_tracepoint_name, split_tracepoint, ListenError,
-    PerfSession, RegisteredTracepoint, SessionOptions,
+    can_register, ensure_registered, eventheader_tracepoint_name, next_wait, split_tracepoint,
+    ListenError, PerfSession, RegisteredTracepoint, SessionOptions,
 };
+
+#[path = "forward.rs"]
+mod forward;
 
 /// Exit statuses, shown at the end of every `--help`.
 const EXIT_CODES: &str = "\
 Exit status:
   0  success: the count or timeout was reached, SIGINT/SIGTERM, stdout closed, or --help
   1  runtime error: a tracepoint not found, no permission, perf or tracefs failures
-  2  usage error: an unknown command or option, or a value that is not valid";
+  2  usage error: an unknown command or option, or a value that is not valid (for forward,
+     an --endpoint that is not an http:// URL)";
 
 /// The long description of `listen`.
 const LISTEN_ABOUT: &str = "\
@@ -41,8 +46,9 @@ Needs root or CAP_PERFMON (system-wide tracepoint sampling).";
     name = "otel-os-events",
     version,
     about = "A local agent for OpenTelemetry events written to Linux user_events",
-    override_usage = "otel-os-events listen <PROVIDER> [--level <N>] [--keyword <K>] [OPTIONS]\n       \
-                      otel-os-events listen --tracepoint <NAME>... [OPTIONS]",
+    override_usage = "otel-os-events listen <PROVIDER>... [--level <N>] [--keyword <K>] [OPTIONS]\n       \
+                      otel-os-events listen --tracepoint <NAME>... [OPTIONS]\n       \
+                      otel-os-events forward <PROVIDER>... [--endpoint <URL>] [OPTIONS]",
     after_help = EXIT_CODES
 )]
 struct Cli {
@@ -55,15 +61,18 @@ enum Command {
     /// Print each event of the given tracepoints as one JSON line
     #[command(long_about = LISTEN_ABOUT, after_help = EXIT_CODES)]
     Listen(ListenCmd),
+    /// Send the given providers' logs, spans and metrics to an OpenTelemetry collector
+    #[command(long_about = forward::ABOUT, after_help = EXIT_CODES)]
+    Forward(forward::ForwardCmd),
 }
 
-/// `listen`'s arguments as given.
+/// Which tracepoints to read: providers (with a level and keyword) or tracepoint names.
 #[derive(Debug, Args)]
 #[command(group = ArgGroup::new("what").required(true).args(["provider", "tracepoint"]))]
-struct ListenCmd {
-    /// EventHeader provider: listens to <PROVIDER>_L<level>K<keyword> (A-Z, a-z, 0-9, _)
+struct Select {
+    /// EventHeader providers: reads <PROVIDER>_L<level>K<keyword> (A-Z, a-z, 0-9, _)
     #[arg(value_parser = parse_provider)]
-    provider: Option<String>,
+    provider: Vec<String>,
     /// Only level N (1 critical .. 5 verbose) [default: levels 1 to 5]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..),
           conflicts_with = "tracepoint")]
@@ -74,6 +83,33 @@ struct ListenCmd {
     /// These tracepoints (name, or system:name); takes several names, repeatable
     #[arg(long, value_name = "NAME", num_args = 1.., value_parser = parse_tracepoint)]
     tracepoint: Vec<String>,
+}
+
+impl Select {
+    /// The tracepoint names: each provider's levels with the keyword, then --tracepoint's.
+    fn tracepoints(self) -> Result<Vec<String>, clap::Error> {
+        let mut tracepoints = Vec::new();
+        let keyword = self.keyword.unwrap_or(1);
+        for provider in &self.provider {
+            for l in self.level.map_or(1..=5, |l| l..=l) {
+                // The provider alone was checked; with a long keyword the name may be too
+                // long.
+                let name = eventheader_tracepoint_name(provider, l, keyword).map_err(|e| {
+                    Cli::command().error(clap::error::ErrorKind::ValueValidation, e.to_string())
+                })?;
+                tracepoints.push(name);
+            }
+        }
+        tracepoints.extend(self.tracepoint);
+        Ok(tracepoints)
+    }
+}
+
+/// `listen`'s arguments as given.
+#[derive(Debug, Args)]
+struct ListenCmd {
+    #[command(flatten)]
+    select: Select,
     /// Exit after N events
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
@@ -126,34 +162,43 @@ struct ListenArgs {
     ring_pages: usize,
 }
 
+/// What the command line asks for.
+#[derive(Debug)]
+enum Action {
+    Listen(ListenArgs),
+    Forward(otel_os_events::forward::ForwardOptions),
+}
+
 /// Parses the whole command line (program name first): `Ok(None)` when no command was given
 /// (the caller prints the help); `--help` and `--version` come back as clap errors whose
 /// kind says so (clap prints them to stdout, with status 0).
+fn parse_action<I, T>(args: I) -> Result<Option<Action>, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match Cli::try_parse_from(args)?.command {
+        None => Ok(None),
+        Some(Command::Listen(cmd)) => Ok(Some(Action::Listen(ListenArgs {
+            tracepoints: cmd.select.tracepoints()?,
+            count: cmd.count,
+            timeout: cmd.timeout,
+            ring_pages: cmd.ring_pages,
+        }))),
+        Some(Command::Forward(cmd)) => Ok(Some(Action::Forward(cmd.options()?))),
+    }
+}
+
+/// [`parse_action`] for `listen` (the tests of its arguments).
+#[cfg(test)]
 fn parse_args<I, T>(args: I) -> Result<Option<ListenArgs>, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let Some(Command::Listen(cmd)) = Cli::try_parse_from(args)?.command else {
-        return Ok(None);
-    };
-    let mut tracepoints = cmd.tracepoint;
-    if let Some(provider) = cmd.provider {
-        let keyword = cmd.keyword.unwrap_or(1);
-        let levels = cmd.level.map_or(1..=5, |l| l..=l);
-        for l in levels {
-            // The provider alone was checked; with a long keyword the name may be too long.
-            let name = eventheader_tracepoint_name(&provider, l, keyword).map_err(|e| {
-                Cli::command().error(clap::error::ErrorKind::ValueValidation, e.to_string())
-            })?;
-            tracepoints.push(name);
-        }
-    }
-    Ok(Some(ListenArgs {
-        tracepoints,
-        count: cmd.count,
-        timeout: cmd.timeout,
-        ring_pages: cmd.ring_pages,
+    Ok(parse_action(args)?.map(|action| match action {
+        Action::Listen(args) => args,
+        Action::Forward(_) => panic!("not listen"),
     }))
 }
 
@@ -224,14 +269,9 @@ fn listen(args: ListenArgs) -> Result<(), ListenError> {
     let mut output_closed = false;
     let done = |events: u64| args.count.is_some_and(|c| events >= c);
     while !STOP.load(Ordering::Relaxed) && !done(events) && !output_closed {
-        let mut wait = Duration::from_millis(200);
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            wait = wait.min(left);
-        }
+        let Some(wait) = next_wait(deadline) else {
+            break;
+        };
         session.read(wait, |event| {
             if done(events) || output_closed {
                 return;
@@ -258,8 +298,8 @@ fn listen(args: ListenArgs) -> Result<(), ListenError> {
 
 /// Runs the command with the process's arguments.
 pub(crate) fn main() -> ExitCode {
-    let listen_args = match parse_args(std::env::args_os()) {
-        Ok(Some(listen_args)) => listen_args,
+    let action = match parse_action(std::env::args_os()) {
+        Ok(Some(action)) => action,
         Ok(None) => {
             // No command: the help, as for --help.
             let _ = Cli::command().print_long_help();
@@ -275,7 +315,11 @@ pub(crate) fn main() -> ExitCode {
         eprintln!("otel-os-events: {e}");
         return ExitCode::FAILURE;
     }
-    match listen(listen_args) {
+    let result = match action {
+        Action::Listen(args) => listen(args).map_err(|e| e.to_string()),
+        Action::Forward(options) => forward::run(options, &STOP),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("otel-os-events: {e}");
@@ -396,7 +440,7 @@ mod tests {
         for (s, kind) in [
             ("frobnicate", ErrorKind::InvalidSubcommand),
             ("listen", ErrorKind::MissingRequiredArgument),
-            ("listen p q", ErrorKind::UnknownArgument),
+            ("listen p q;", ErrorKind::ValueValidation),
             ("listen p --level", ErrorKind::InvalidValue),
             ("listen p --level 0", ErrorKind::ValueValidation),
             ("listen p --level 256", ErrorKind::ValueValidation),
