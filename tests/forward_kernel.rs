@@ -624,3 +624,104 @@ fn forward_throughput() {
     assert!(forwarded > 0, "{stderr}");
     assert!(idle < 0.5, "an idle agent spent {idle:.3} s of CPU in 2 s");
 }
+
+/// Set in the app processes `forward_survives_the_app_restarting` starts: the value is the
+/// one log's body.
+const CHILD_APP_ENV: &str = "OTEL_OS_EVENTS_FORWARD_CHILD_APP";
+
+/// The agent starts before the app, and the app runs twice, each time a process of its own
+/// that registers the provider's tracepoints, logs once and exits: the agent keeps the
+/// tracepoints registered between the runs and forwards both logs.
+#[test]
+fn forward_survives_the_app_restarting() {
+    let Some((_serial, _rotel, _, endpoint)) =
+        with_collector("forward_survives_the_app_restarting", false)
+    else {
+        return;
+    };
+    let enable_dir = format!("/sys/kernel/tracing/events/user_events/{PROVIDER}_L4K1");
+    let (agent, stderr, live) = spawn_agent(
+        "forward",
+        &[
+            PROVIDER,
+            "--endpoint",
+            &endpoint,
+            "--no-metrics",
+            "--stats-interval",
+            "0.2",
+        ],
+    );
+    let agent = Guard(agent);
+    assert!(
+        std::path::Path::new(&enable_dir).exists(),
+        "the agent registered the tracepoints before the app"
+    );
+    for run in [1, 2] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "zz_forward_child_app", "--nocapture"])
+            .env(CHILD_APP_ENV, run.to_string())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "app run {run}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("child app: written 1"),
+            "app run {run}: {out:?}"
+        );
+        assert!(
+            std::path::Path::new(&enable_dir).exists(),
+            "still registered after app run {run} exited"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = live.lock().unwrap().clone();
+        if counts_of(&text, "forward: read").is_some_and(|c| count(&c, "logs") >= 2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not forwarded:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    sigterm(&agent.0);
+    let mut agent = agent;
+    assert!(agent.0.wait().unwrap().success());
+    let stderr = stderr.join().unwrap();
+    let counts = final_counts(&stderr);
+    assert_eq!(count(&counts, "read"), 2, "{stderr}");
+    assert_eq!(
+        count(&counts, "logs"),
+        2,
+        "both runs' logs forwarded: {stderr}"
+    );
+}
+
+/// Not a test on its own: with `OTEL_OS_EVENTS_FORWARD_CHILD_APP=<n>` it is one run of the
+/// app of `forward_survives_the_app_restarting`. It logs `n` once the agent's session
+/// listens, and prints what its processor counted.
+#[test]
+fn zz_forward_child_app() {
+    let Ok(body) = std::env::var(CHILD_APP_ENV) else {
+        return;
+    };
+    let processor = otel_os_events::logs::Processor::builder(PROVIDER)
+        .build()
+        .unwrap();
+    let handle = processor.handle();
+    let provider = SdkLoggerProvider::builder()
+        .with_log_processor(processor)
+        .build();
+    let logger = provider.logger("app");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !logger.event_enabled(Severity::Info, "app", None) {
+        assert!(
+            Instant::now() < deadline,
+            "the agent's session never listened"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut r = logger.create_log_record();
+    r.set_severity_number(Severity::Info);
+    r.set_body(AnyValue::Int(body.parse().unwrap()));
+    logger.emit(r);
+    provider.shutdown().unwrap();
+    println!("child app: written {}", handle.stats().written);
+}
