@@ -73,6 +73,13 @@ impl Signature<'_> {
         self.put(&[a, b])
     }
 
+    /// Ends a run of [`kind_str`](Self::kind_str) items (kinds are never 0) and appends two
+    /// bytes after it (e.g. flags and a kind).
+    #[inline]
+    pub(crate) fn end_items(&mut self, a: u8, b: u8) -> bool {
+        self.put(&[0, a, b])
+    }
+
     /// Appends a number (e.g. the layout's own id).
     #[inline]
     pub(crate) fn u64(&mut self, v: u64) -> bool {

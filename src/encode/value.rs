@@ -46,22 +46,9 @@ impl Limits {
     };
 }
 
-/// A scalar value's kind (1 to 5), for a shape's signature ([`super::shape`]): the metadata of
-/// a scalar depends only on its kind. `None` for lists and maps, whose metadata depends on
-/// their content.
-#[inline]
-pub(crate) fn scalar_kind(value: &AnyValue) -> Option<u8> {
-    match value {
-        AnyValue::Int(_) => Some(KIND_INT),
-        AnyValue::Double(_) => Some(KIND_DOUBLE),
-        AnyValue::Boolean(_) => Some(KIND_BOOL),
-        AnyValue::String(_) => Some(KIND_STRING),
-        AnyValue::Bytes(_) => Some(KIND_BYTES),
-        _ => None,
-    }
-}
-
-/// The kinds [`scalar_kind`] gives.
+/// A scalar value's kind (1 to 5, never 0), for a shape's signature ([`super::shape`]): the
+/// metadata of a scalar depends only on its kind. Lists and maps have none: their metadata
+/// depends on their content.
 pub(crate) const KIND_INT: u8 = 1;
 const KIND_DOUBLE: u8 = 2;
 const KIND_BOOL: u8 = 3;
@@ -69,7 +56,7 @@ const KIND_STRING: u8 = 4;
 const KIND_BYTES: u8 = 5;
 
 /// Writes the data [`add_value`] writes for a scalar, and no metadata (a layout's fast path,
-/// for a field whose metadata is cached); returns its [`scalar_kind`]. Writes nothing and
+/// for a field whose metadata is cached); returns its kind (`KIND_*`). Writes nothing and
 /// returns `None` for a list or a map.
 #[inline(always)]
 pub(crate) fn add_scalar_data(buf: &mut EventBuf, value: &AnyValue, limits: Limits) -> Option<u8> {

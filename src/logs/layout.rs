@@ -44,7 +44,7 @@ use crate::encode::common_schema::{
 use crate::encode::names::Shadowed;
 use crate::encode::shape::{encode_with_shape, Signature};
 use crate::encode::text::{write_hex, write_rfc3339};
-use crate::encode::value::{add_scalar_data, add_value, scalar_kind, KIND_INT};
+use crate::encode::value::{add_scalar_data, add_value, KIND_INT};
 use crate::encode::{EventBuf, Limits, Pass, Wire};
 
 /// What a log event needs besides the record, resolved once per event or per processor.
@@ -116,29 +116,18 @@ pub(crate) fn encode_log(
     if truncated_from.is_some() {
         return encode(buf, None);
     }
-    encode_with_shape(buf, |sig| signature_head(sig, record, cx), encode)
+    encode_with_shape(buf, |sig| signature_head(sig, cx), encode)
 }
 
 /// A record's shape: what its metadata depends on besides the processor's layout. The
-/// trace context's presence, the severity text's, the record's event name's, the body's
-/// kind and the event name here; then each attribute's kind and key, appended by
-/// [`encode_fields`] as it writes them. Only records whose body and attributes are scalars
-/// (the metadata of a list or a map depends on its content) and whose keys are shorter than
-/// 256 bytes are cached.
-fn signature_head(sig: &mut Signature<'_>, record: &SdkLogRecord, cx: &LogContext<'_>) -> bool {
-    let trace = record.trace_context();
-    let flags = u8::from(trace.is_some_and(|tc| tc.trace_id != TraceId::INVALID))
-        | u8::from(trace.is_some_and(|tc| tc.span_id != SpanId::INVALID)) << 1
-        | u8::from(record.severity_text().is_some()) << 2
-        | u8::from(part_b_name(record).is_some()) << 3;
-    let body = match record.body() {
-        None => 0,
-        Some(body) => match scalar_kind(body) {
-            Some(kind) => kind,
-            None => return false,
-        },
-    };
-    sig.u64(cx.layout_id) && sig.put2(flags, body) && sig.str(cx.event_name)
+/// layout id and the event name here; then each attribute's kind and key, appended by
+/// [`write_data`] as it writes them; then a 0 (no kind is 0, so the attributes end there
+/// unambiguously), the trace context's presence, the severity text's, the record's event
+/// name's, and the body's kind, which [`write_data`] knows by then. Only records whose body
+/// and attributes are scalars (the metadata of a list or a map depends on its content) and
+/// whose keys are shorter than 256 bytes are cached.
+fn signature_head(sig: &mut Signature<'_>, cx: &LogContext<'_>) -> bool {
+    sig.u64(cx.layout_id) && sig.str(cx.event_name)
 }
 
 /// The data [`encode_fields`] writes for a record whose body and attributes are scalars,
@@ -204,19 +193,36 @@ fn write_data(
     }
 
     buf.data_str("Log", usize::MAX);
-    if let Some(body) = record.body() {
-        add_scalar_data(buf, body, limits);
-    }
+    let body_kind = match record.body() {
+        None => 0,
+        Some(body) => match add_scalar_data(buf, body, limits) {
+            Some(kind) => kind,
+            None => {
+                sig.give_up();
+                return Pass {
+                    finished: false,
+                    attributes: 0,
+                };
+            }
+        },
+    };
     buf.data_raw(&(severity as i16).to_ne_bytes());
-    if let Some(text) = record.severity_text() {
+    let severity_text = record.severity_text();
+    if let Some(text) = severity_text {
         buf.data_str(text, limits.max_str);
     }
     if let Some(id) = event_id {
         buf.data_raw(&id.to_ne_bytes());
     }
-    if let Some(name) = part_b_name(record) {
+    let name = part_b_name(record);
+    if let Some(name) = name {
         buf.data_str(name, limits.max_str);
     }
+    let flags = u8::from(trace_id.is_some())
+        | u8::from(span_id.is_some()) << 1
+        | u8::from(severity_text.is_some()) << 2
+        | u8::from(name.is_some()) << 3;
+    sig.end_items(flags, body_kind);
     add_tail(buf, cx.thread_id, None);
     let activity = trace_id
         .and(span_id)
