@@ -126,14 +126,8 @@ fn a_log_record_comes_back_field_for_field() {
     assert_eq!(got, want);
 }
 
-#[test]
-fn a_span_comes_back_field_for_field() {
-    let capture = CaptureSink::new();
-    let mut processor = crate::traces::Processor::builder("prov")
-        .with_sink(Sink::Capture(capture.clone()))
-        .build()
-        .unwrap();
-    processor.set_resource(&resource());
+/// A span with a parent, attributes of three kinds, an error status, an event and a link.
+fn sample_span() -> SpanData {
     let at = |s, n| UNIX_EPOCH + Duration::new(s, n);
     let context = |t: u128, s: u64| {
         SpanContext::new(
@@ -185,6 +179,18 @@ fn a_span_comes_back_field_for_field() {
         vec![KeyValue::new("why", "batch")],
         0,
     )];
+    span
+}
+
+#[test]
+fn a_span_comes_back_field_for_field() {
+    let capture = CaptureSink::new();
+    let mut processor = crate::traces::Processor::builder("prov")
+        .with_sink(Sink::Capture(capture.clone()))
+        .build()
+        .unwrap();
+    processor.set_resource(&resource());
+    let span = sample_span();
     processor.on_end(span.clone());
 
     let events = captured(&capture);
@@ -237,5 +243,81 @@ fn what_does_not_decode_is_refused_with_a_reason() {
     assert_eq!(
         decoder.decode(&good).unwrap_err().reason,
         DecodeReason::Malformed
+    );
+}
+
+/// The agent reads whatever a process wrote to a tracepoint, so the decoder must refuse any
+/// bytes with a reason, never panic. Real events (a log with every scalar kind, a map body
+/// and a trace context; a span with an event and a link; a metrics payload) are cut at
+/// every length and have bytes overwritten at random (a fixed seed, so a failure
+/// reproduces); each mutant decodes or is refused. Both outcomes must occur, or the
+/// mutations did not reach the decoder's checks.
+#[test]
+fn mutated_events_are_decoded_or_refused_never_a_panic() {
+    let capture = CaptureSink::new();
+    let logs = crate::logs::Processor::builder("prov")
+        .with_sink(Sink::Capture(capture.clone()))
+        .build()
+        .unwrap();
+    let provider = SdkLoggerProvider::builder()
+        .with_resource(resource())
+        .with_log_processor(logs)
+        .build();
+    let logger = provider.logger("app");
+    let mut r = logger.create_log_record();
+    r.set_severity_number(Severity::Warn);
+    r.set_severity_text("WARN");
+    r.set_event_name("checkout.failed");
+    r.set_trace_context(TraceId::from(7_u128), SpanId::from(9_u64), None);
+    let map: HashMap<Key, AnyValue> = [(Key::from("k"), AnyValue::Boolean(true))].into();
+    r.set_body(AnyValue::Map(Box::new(map)));
+    r.add_attribute("s", AnyValue::String("alice".into()));
+    r.add_attribute("i", AnyValue::Int(-7));
+    r.add_attribute("d", AnyValue::Double(0.5));
+    r.add_attribute("b", AnyValue::Bytes(Box::new(vec![1, 2, 3])));
+    logger.emit(r);
+    let mut spans = crate::traces::Processor::builder("prov")
+        .with_sink(Sink::Capture(capture.clone()))
+        .build()
+        .unwrap();
+    spans.set_resource(&resource());
+    spans.on_end(sample_span());
+    let originals = captured(&capture);
+    assert_eq!(originals.len(), 2);
+
+    let mut decoder = Decoder::new();
+    let (mut decoded, mut refused) = (0, 0);
+    let mut check = |e: &PerfEvent| match decoder.decode(e) {
+        Ok(_) => decoded += 1,
+        Err(_) => refused += 1,
+    };
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for original in &originals {
+        for len in 0..original.raw.len() {
+            check(&event(&original.tracepoint, original.raw[..len].to_vec()));
+        }
+        for _ in 0..2_000 {
+            let mut raw = original.raw.clone();
+            for _ in 0..1 + next() % 3 {
+                let at = next() as usize % raw.len();
+                raw[at] = next() as u8;
+            }
+            check(&event(&original.tracepoint, raw));
+        }
+    }
+    // Any bytes under the metrics tracepoint's name, too.
+    for len in 0..64 {
+        let raw: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        check(&event("otlp_metrics", raw));
+    }
+    assert!(
+        decoded > 0 && refused > 0,
+        "{decoded} decoded, {refused} refused"
     );
 }
