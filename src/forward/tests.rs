@@ -50,17 +50,23 @@ fn key() -> ResourceKey {
     }
 }
 
-#[test]
-fn a_log_record_comes_back_field_for_field() {
-    let capture = CaptureSink::new();
+/// A logger provider with [`resource`] whose processor (provider `prov`) writes into
+/// `capture`.
+fn logs_into(capture: &CaptureSink) -> SdkLoggerProvider {
     let processor = crate::logs::Processor::builder("prov")
         .with_sink(Sink::Capture(capture.clone()))
         .build()
         .unwrap();
-    let provider = SdkLoggerProvider::builder()
+    SdkLoggerProvider::builder()
         .with_resource(resource())
         .with_log_processor(processor)
-        .build();
+        .build()
+}
+
+#[test]
+fn a_log_record_comes_back_field_for_field() {
+    let capture = CaptureSink::new();
+    let provider = logs_into(&capture);
     let logger = provider.logger("app");
     let t = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
     let (trace_id, span_id) = (TraceId::from(0x0102_u128), SpanId::from(0x0a0b_u64));
@@ -255,14 +261,7 @@ fn what_does_not_decode_is_refused_with_a_reason() {
 #[test]
 fn mutated_events_are_decoded_or_refused_never_a_panic() {
     let capture = CaptureSink::new();
-    let logs = crate::logs::Processor::builder("prov")
-        .with_sink(Sink::Capture(capture.clone()))
-        .build()
-        .unwrap();
-    let provider = SdkLoggerProvider::builder()
-        .with_resource(resource())
-        .with_log_processor(logs)
-        .build();
+    let provider = logs_into(&capture);
     let logger = provider.logger("app");
     let mut r = logger.create_log_record();
     r.set_severity_number(Severity::Warn);
