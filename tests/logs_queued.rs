@@ -89,8 +89,11 @@ fn a_full_queue_drops_and_counts() {
         WhenFull::Drop,
         Duration::from_secs(5),
     )));
-    capture.set_write_delay(Some(Duration::from_millis(20)));
+    // A stalled kernel: the flush thread waits in its first write, whatever the speed of
+    // the machine, so the queue fills.
+    capture.hold_writes(true);
     emit_n(&processor, 100);
+    capture.hold_writes(false);
     processor.force_flush().unwrap();
     let stats = processor.stats();
     balanced(&stats);
@@ -108,7 +111,7 @@ fn a_spent_byte_budget_drops_large_events_and_counts_them() {
             ..QueueOptions::default()
         }),
     ));
-    capture.set_write_delay(Some(Duration::from_millis(2)));
+    capture.hold_writes(true);
     let provider = SdkLoggerProvider::builder().build();
     let large = AnyValue::String("x".repeat(7_000).into());
     for i in 0..200 {
@@ -120,11 +123,12 @@ fn a_spent_byte_budget_drops_large_events_and_counts_them() {
         let mut r = record(&provider, Some(Severity::Info), Some(body), vec![]);
         processor.emit(&mut r, &InstrumentationScope::default());
     }
+    capture.hold_writes(false);
     processor.force_flush().unwrap();
     let stats = processor.stats();
     balanced(&stats);
     assert_eq!(stats.accepted, 200);
-    // 256 KiB hold a few dozen buffers of large events waiting behind a slow writer: the
+    // 256 KiB hold a few dozen buffers of large events waiting behind a stalled writer: the
     // budget runs out long before the queue's 4,096 slots do.
     let over = stats.dropped(DropReason::QueueBytes);
     assert!(over > 0, "{stats:?}");

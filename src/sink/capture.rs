@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::encode::{FinishedEvent, Wire};
 
@@ -49,9 +49,10 @@ pub struct EtwCaptured {
 /// logs through this crate, on any machine.
 ///
 /// Clones share the same store. By default every tracepoint counts as listened to;
-/// [`set_listening`](Self::set_listening) simulates sessions attaching and detaching, and
-/// [`fail_writes`](Self::fail_writes) simulates a kernel that refuses writes, and
-/// [`set_write_delay`](Self::set_write_delay) a slow one.
+/// [`set_listening`](Self::set_listening) simulates sessions attaching and detaching,
+/// [`fail_writes`](Self::fail_writes) a kernel that refuses writes,
+/// [`set_write_delay`](Self::set_write_delay) a slow one, and
+/// [`hold_writes`](Self::hold_writes) a stalled one.
 ///
 /// ```
 /// use otel_os_events::logs::Processor;
@@ -81,8 +82,19 @@ struct Inner {
     wire: Wire,
     /// Non-zero: every write fails with this errno.
     write_errno: AtomicI32,
-    /// Each write first sleeps this long: a slow kernel, to fill queues in tests.
-    write_delay: Mutex<Option<std::time::Duration>>,
+    /// A slow or stalled kernel, to fill queues in tests.
+    writes: Mutex<WriteControl>,
+    /// Wakes writes waiting while [`WriteControl::held`].
+    released: Condvar,
+}
+
+/// How each write behaves before it is kept.
+#[derive(Default)]
+struct WriteControl {
+    /// Each write first sleeps this long.
+    delay: Option<std::time::Duration>,
+    /// Each write waits until this is false.
+    held: bool,
 }
 
 impl CaptureSink {
@@ -134,7 +146,26 @@ impl CaptureSink {
 
     /// Makes every write take at least `delay` (`None`: no delay), as a slow kernel would.
     pub fn set_write_delay(&self, delay: Option<std::time::Duration>) {
-        *self.inner.write_delay.lock() = delay;
+        self.inner.writes.lock().delay = delay;
+    }
+
+    /// While `hold` is true, every write waits (the writing thread blocks) until it is set
+    /// false again: a stalled kernel, so that a test can fill a queue exactly, whatever the
+    /// machine's speed.
+    ///
+    /// ```
+    /// use otel_os_events::sink::CaptureSink;
+    ///
+    /// let capture = CaptureSink::new();
+    /// capture.hold_writes(true);
+    /// // ... emit from a queued processor: its flush thread waits in its first write ...
+    /// capture.hold_writes(false);
+    /// ```
+    pub fn hold_writes(&self, hold: bool) {
+        self.inner.writes.lock().held = hold;
+        if !hold {
+            self.inner.released.notify_all();
+        }
     }
 
     /// A copy of the events received so far.
@@ -202,7 +233,13 @@ impl CaptureTracepoint {
         if !self.enabled() {
             return libc::EBADF;
         }
-        let delay = *self.sink.inner.write_delay.lock();
+        let delay = {
+            let mut writes = self.sink.inner.writes.lock();
+            while writes.held {
+                self.sink.inner.released.wait(&mut writes);
+            }
+            writes.delay
+        };
         if let Some(delay) = delay {
             std::thread::sleep(delay);
         }
