@@ -32,7 +32,10 @@ cargo_asan() { cargo +nightly "$@" --target "$host" --all-features; }
 
 step "build (test binaries, benches, stress, the CLI)"
 cargo_asan build --workspace --exclude loom-tests --tests --benches --bins
-export OTEL_OS_EVENTS_VM_FILES="$CARGO_TARGET_DIR/$host/debug/otel-os-events"
+# forward_kernel's collector goes in too (vm/rotel.sh: cached, fetched once).
+OTEL_OS_EVENTS_ROTEL=${OTEL_OS_EVENTS_ROTEL:-$(vm/rotel.sh)}
+export OTEL_OS_EVENTS_ROTEL
+export OTEL_OS_EVENTS_VM_FILES="$CARGO_TARGET_DIR/$host/debug/otel-os-events:$OTEL_OS_EVENTS_ROTEL"
 # A build that silently lost the flags would prove nothing: the runtime must be linked in.
 # (grep reads all of nm's output: with `grep -q`, nm could die of SIGPIPE and pipefail fail.)
 nm "$CARGO_TARGET_DIR/$host/debug/otel-os-events" | grep -c __asan_report_load >/dev/null \
