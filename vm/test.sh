@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-step() { printf '\n=== %s\n' "$*" >&2; }
+# Each step says when it starts, in seconds since this script did, so a slow CI run shows
+# where its time went.
+step() { printf '\n=== [%ds] %s\n' "$SECONDS" "$*" >&2; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -92,3 +94,5 @@ done
 
 step "AddressSanitizer: the test binaries, the benches once and stress, inside the VM (vm/asan.sh)"
 vm/asan.sh
+
+step "done"
