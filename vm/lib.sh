@@ -14,6 +14,11 @@ pkg_installed() {
 APT_UPDATED=0
 apt_install() {
     local plain=() exact=() spec name
+    # Scripts may run side by side (.ci/run builds the kernel in the background): one of
+    # ours at a time runs apt, and each decides what is missing only once it holds the
+    # lock, after the one before it has installed its share.
+    exec {APT_LOCK_FD}>"${TMPDIR:-/tmp}/otel-os-events-apt.lock"
+    flock "$APT_LOCK_FD"
     for spec in "$@"; do
         name=${spec%%=*}
         if [[ $spec == *=* ]]; then
@@ -23,7 +28,10 @@ apt_install() {
             pkg_installed "$name" || plain+=("$spec")
         fi
     done
-    ((${#plain[@]} + ${#exact[@]} == 0)) && return 0
+    if ((${#plain[@]} + ${#exact[@]} == 0)); then
+        exec {APT_LOCK_FD}>&-
+        return 0
+    fi
 
     # Wait for another apt (a second script, unattended upgrades) instead of failing.
     local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300)
@@ -46,6 +54,7 @@ apt_install() {
         "${apt[@]}" install -y -qq --no-install-recommends --allow-downgrades "${exact[@]}" >&2 \
             || die "apt-get install ${exact[*]} failed. Is that version still in the archive? (apt-cache policy ${exact[*]%%=*})"
     fi
+    exec {APT_LOCK_FD}>&-
 }
 
 # step NAME COMMAND... : runs COMMAND, then logs its wall time and the script's total so far;
