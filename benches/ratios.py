@@ -79,8 +79,12 @@ if metrics:
         sys.exit(0)
     print()
 
-print("| case | ours | peer | ours/peer | floor (writev) | ours/floor | allocs/event ours | allocs/event peer |")
-print("|---|---|---|---|---|---|---|---|")
+# floor (writev): the bare write of our bytes; floor sequence: the least work that builds
+# them, then that write (benches/common/floor_sequence.rs), what any encoder of this layout
+# costs at best: its ratios bound what ours can reach on this machine.
+print("| case | ours | peer | ours/peer | floor (writev) | ours/floor | floor sequence "
+      "| sequence/floor | sequence/peer | allocs/event ours | allocs/event peer |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for (group, path, case), who in rows.items():
     if "ours" not in who:
         continue
@@ -92,9 +96,12 @@ for (group, path, case), who in rows.items():
     floor = times.get(who.get("writev_floor"))
     if floor is None and f"{group}/{path}/writev_floor/{case}" in times:
         floor = times[f"{group}/{path}/writev_floor/{case}"]
+    sequence = times.get(who.get("floor_sequence"))
     ratio = f"{ours / peer:.2f}" if peer else "—"
     fratio = f"{ours / floor:.2f}" if floor else "—"
+    sfratio = f"{sequence / floor:.2f}" if sequence and floor else "—"
+    spratio = f"{sequence / peer:.2f}" if sequence and peer else "—"
     print(
         f"| {group}/{path}/{case} | {fmt(ours)} | {fmt(peer)} | {ratio} | {fmt(floor)} | {fratio} "
-        f"| {fa(who['ours'])} | {fa(who.get('peer', ''))} |"
+        f"| {fmt(sequence)} | {sfratio} | {spratio} | {fa(who['ours'])} | {fa(who.get('peer', ''))} |"
     )
