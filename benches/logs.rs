@@ -13,6 +13,11 @@
 //! - `queued_caller/*`: ours in queued mode with a session attached: the caller's time only
 //!   (emits timed in batches smaller than the queue; the flush between batches is not timed).
 //!
+//! - `paired` (`cargo bench --bench logs -- paired`, in the VM): enabled sync, the peer, the
+//!   bare `writev`, the floor sequence and the queued caller timed in alternation, round by
+//!   round, and their ratios taken within each round (`common/paired.rs`): TCG's drift,
+//!   which moves criterion's rows by up to 2× against each other, cancels out.
+//!
 //! Before the criterion groups, each path's heap allocations per event are counted with a
 //! counting global allocator (all threads) and printed. For queued mode the counted window
 //! ends with a `force_flush` (so the flush thread's work is counted): its marker costs one
@@ -40,6 +45,8 @@ use tracing_subscriber::Registry;
 mod alloc;
 #[path = "common/floor_sequence.rs"]
 mod floor_sequence;
+#[path = "common/paired.rs"]
+mod paired;
 #[path = "common/record.rs"]
 mod record;
 
@@ -618,8 +625,126 @@ fn queued_caller(c: &mut Criterion) {
     print_queue_stats("queued_caller", QUEUED, &processor, before);
 }
 
+/// `n` calls of `p.emit(record)`, timed.
+fn time_emits(
+    p: &dyn LogProcessor,
+    record: &mut SdkLogRecord,
+    scope: &InstrumentationScope,
+    n: u64,
+) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        p.emit(black_box(record), scope);
+    }
+    start.elapsed()
+}
+
+/// Enabled sync (ours, the peer), the bare `writev`, the floor sequence and the queued
+/// caller, timed in paired rounds (see `common/paired.rs`), and their ratios per case as
+/// a table: the ratio goals of BENCHMARKS.md, measured so that TCG's drift cancels out.
+fn paired_ratios(rounds: usize, batch: u64) {
+    assert!(
+        batch <= 512,
+        "a queued batch must fit the queue (no drop for a full queue)"
+    );
+    let ours_proc = with_resource(ours(OURS));
+    let peer_proc = with_resource(peer());
+    let queued_proc = queued(QUEUED, Sink::UserEvents);
+    let floor = Floor::register();
+    for provider in [OURS, PEER, FLOOR, QUEUED] {
+        set_enable(provider, true);
+    }
+    println!(
+        "paired rounds: {rounds} rounds of {batch} calls each; median (quartiles) of the per-round ratios"
+    );
+    println!(
+        "| case | ours | ours ÷ peer | ours ÷ writev | sequence ÷ writev | sequence ÷ peer \
+         | queued ÷ peer | queued ÷ ours |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let scope = InstrumentationScope::default();
+    for case in Case::ALL {
+        let r = std::cell::RefCell::new(case.record());
+        let payload = encoded(&mut r.borrow_mut());
+        let mut sequence = floor_sequence::Floor::new(&payload);
+        let scope = &scope;
+        let (r, payload, floor) = (&r, &payload, &floor);
+        let (ours_proc, peer_proc, queued_proc) = (&ours_proc, &peer_proc, &queued_proc);
+        let mut contenders = [
+            paired::Contender {
+                run: Box::new(|n| time_emits(ours_proc, &mut r.borrow_mut(), scope, n)),
+            },
+            paired::Contender {
+                run: Box::new(|n| time_emits(peer_proc, &mut r.borrow_mut(), scope, n)),
+            },
+            paired::Contender {
+                run: Box::new(|n| {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        black_box(floor.write(black_box(payload)));
+                    }
+                    start.elapsed()
+                }),
+            },
+            paired::Contender {
+                run: Box::new(|n| {
+                    let r = r.borrow();
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        sequence.build(black_box(&r), "benchmark");
+                        black_box(floor.write(&sequence.out));
+                    }
+                    start.elapsed()
+                }),
+            },
+            paired::Contender {
+                run: Box::new(|n| {
+                    // A batch under the queue's capacity; the flush after it is not timed.
+                    let t = time_emits(queued_proc, &mut r.borrow_mut(), scope, n);
+                    queued_proc.force_flush().unwrap();
+                    t
+                }),
+            },
+        ];
+        let t = paired::rounds(&mut contenders, rounds, batch);
+        let (ours_i, peer_i, writev_i, sequence_i, queued_i) = (0, 1, 2, 3, 4);
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            case.name(),
+            paired::median_time(&t, ours_i),
+            paired::ratio(&t, ours_i, peer_i),
+            paired::ratio(&t, ours_i, writev_i),
+            paired::ratio(&t, sequence_i, writev_i),
+            paired::ratio(&t, sequence_i, peer_i),
+            paired::ratio(&t, queued_i, peer_i),
+            paired::ratio(&t, queued_i, ours_i),
+        );
+    }
+    for provider in [OURS, PEER, FLOOR, QUEUED] {
+        set_enable(provider, false);
+    }
+    let (o, q) = (ours_proc.stats(), queued_proc.stats());
+    println!(
+        "NOTE: paired rounds: ours wrote {}, dropped {}; queued wrote {}, dropped {}",
+        o.written,
+        o.dropped_total(),
+        q.written,
+        q.dropped_total()
+    );
+}
+
 fn all(c: &mut Criterion) {
     let kernel = user_events().is_ok();
+    // `cargo bench --bench logs -- paired`: the paired rounds only (criterion's filter then
+    // matches none of its own benches). In criterion's test mode (no `--bench`, as
+    // `cargo test --benches` runs it) they run too, briefly.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bench_mode = args.iter().any(|a| a == "--bench");
+    if kernel && args.iter().any(|a| a == "paired") {
+        paired_ratios(150, 400);
+    } else if kernel && !bench_mode {
+        paired_ratios(2, 2);
+    }
     print_allocations(kernel);
     disabled(c);
     encode(c);
