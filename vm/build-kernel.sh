@@ -156,7 +156,7 @@ make_bzimage() {
 
 build_kernel() {
     local key=$1 out_dir=$2 t0=$SECONDS p
-    log "kernel $key not cached; building (about 7 min on 2 cores)"
+    log "kernel $key not cached; building (about 12 min on 2 cores)"
 
     apt_install gcc libc6-dev make bc flex bison libelf-dev xz-utils patch \
         "$SOURCE_PKG=$SOURCE_VERSION"

@@ -14,7 +14,7 @@ die() { say "ERROR: $*"; exit 1; }
 source vm/lib.sh
 apt_install busybox-static
 
-say "building the kernel if it is not cached (about 7 minutes the first time)"
+say "building the kernel if it is not cached (about 12 minutes the first time)"
 vm/build-kernel.sh >/dev/null
 
 say "building otel-os-events (listen) and the example application"
