@@ -48,7 +48,9 @@ pub fn ratio(per_round: &[Vec<f64>], a: usize, b: usize) -> String {
 /// The median time of contender `a`, formatted.
 pub fn median_time(per_round: &[Vec<f64>], a: usize) -> String {
     let (_, mid, _) = quartiles(per_round.iter().map(|t| t[a]).collect());
-    if mid >= 1000.0 {
+    if mid >= 1e6 {
+        format!("{:.2} ms", mid / 1e6)
+    } else if mid >= 1000.0 {
         format!("{:.2} µs", mid / 1000.0)
     } else {
         format!("{mid:.0} ns")
