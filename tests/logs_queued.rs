@@ -235,7 +235,16 @@ fn a_listener_that_left_before_the_write_is_counted() {
     let stats = processor.stats();
     balanced(&stats);
     assert!(stats.dropped(DropReason::NoListener) > 0, "{stats:?}");
-    assert_eq!(stats.written + stats.dropped(DropReason::NoListener), 50);
+    // The one write in flight when the listener left may have passed the flush thread's
+    // check and met the sink's own: it is refused with EBADF, and counted so (seen in the
+    // TCG VM). Every other event is written or counted as having no listener.
+    let in_flight = stats.dropped(DropReason::WriteError { errno: libc::EBADF });
+    assert!(in_flight <= 1, "{stats:?}");
+    assert_eq!(
+        stats.written + stats.dropped(DropReason::NoListener) + in_flight,
+        50,
+        "{stats:?}"
+    );
 }
 
 #[test]
