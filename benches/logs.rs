@@ -670,41 +670,34 @@ fn paired_ratios(rounds: usize, batch: u64) {
         let scope = &scope;
         let (r, payload, floor) = (&r, &payload, &floor);
         let (ours_proc, peer_proc, queued_proc) = (&ours_proc, &peer_proc, &queued_proc);
-        let mut contenders = [
-            paired::Contender {
-                run: Box::new(|n| time_emits(ours_proc, &mut r.borrow_mut(), scope, n)),
-            },
-            paired::Contender {
-                run: Box::new(|n| time_emits(peer_proc, &mut r.borrow_mut(), scope, n)),
-            },
-            paired::Contender {
-                run: Box::new(|n| {
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        black_box(floor.write(black_box(payload)));
-                    }
-                    start.elapsed()
-                }),
-            },
-            paired::Contender {
-                run: Box::new(|n| {
-                    let r = r.borrow();
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        sequence.build(black_box(&r), "benchmark");
-                        black_box(floor.write(&sequence.out));
-                    }
-                    start.elapsed()
-                }),
-            },
-            paired::Contender {
-                run: Box::new(|n| {
-                    // A batch under the queue's capacity; the flush after it is not timed.
-                    let t = time_emits(queued_proc, &mut r.borrow_mut(), scope, n);
-                    queued_proc.force_flush().unwrap();
-                    t
-                }),
-            },
+        let mut contenders: [paired::Contender<'_>; 5] = [
+            // 0: ours, sync; 1: the peer.
+            Box::new(|n| time_emits(ours_proc, &mut r.borrow_mut(), scope, n)),
+            Box::new(|n| time_emits(peer_proc, &mut r.borrow_mut(), scope, n)),
+            // 2: the bare `writev` of our bytes.
+            Box::new(|n| {
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(floor.write(black_box(payload)));
+                }
+                start.elapsed()
+            }),
+            // 3: the floor sequence: build our bytes the cheapest way, then that `writev`.
+            Box::new(|n| {
+                let r = r.borrow();
+                let start = Instant::now();
+                for _ in 0..n {
+                    sequence.build(black_box(&r), "benchmark");
+                    black_box(floor.write(&sequence.out));
+                }
+                start.elapsed()
+            }),
+            // 4: ours, queued: a batch under the queue's capacity; its flush is not timed.
+            Box::new(|n| {
+                let t = time_emits(queued_proc, &mut r.borrow_mut(), scope, n);
+                queued_proc.force_flush().unwrap();
+                t
+            }),
         ];
         let t = paired::rounds(&mut contenders, rounds, batch);
         let (ours_i, peer_i, writev_i, sequence_i, queued_i) = (0, 1, 2, 3, 4);

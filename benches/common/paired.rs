@@ -7,24 +7,22 @@
 
 use std::time::Duration;
 
-/// One path to time: `run(n)` performs it `n` times and returns the time to count (a
-/// queued path leaves its flush out).
-pub struct Contender<'a> {
-    pub run: Box<dyn FnMut(u64) -> Duration + 'a>,
-}
+/// One path to time: called with `n`, it performs the path `n` times and returns the time
+/// to count (a queued path leaves its flush out).
+pub type Contender<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
 
 /// Nanoseconds per call of each contender, per round: `result[round][contender]`.
 pub fn rounds(contenders: &mut [Contender<'_>], rounds: usize, batch: u64) -> Vec<Vec<f64>> {
     let n = contenders.len();
     for c in contenders.iter_mut() {
-        (c.run)(batch); // warm up: caches, the translation cache under TCG, buffers
+        c(batch); // warm up: caches, the translation cache under TCG, buffers
     }
     (0..rounds)
         .map(|round| {
             let mut times = vec![0.0; n];
             for i in 0..n {
                 let at = (round + i) % n;
-                let t = (contenders[at].run)(batch);
+                let t = contenders[at](batch);
                 times[at] = t.as_nanos() as f64 / batch as f64;
             }
             times
