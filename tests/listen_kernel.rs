@@ -598,17 +598,30 @@ fn cli_starts_before_the_app_and_survives_its_restart() {
         "--timeout",
         "120",
     ]);
-    assert!(
-        std::path::Path::new(&dir).exists(),
-        "the listener registered it"
-    );
+    let id_path = format!("{dir}/id");
+    let event_id = || std::fs::read_to_string(&id_path).ok();
+    let registered_id = event_id().expect("the listener registered it");
     // Two application runs, each a separate process that registers, writes once, exits.
     let mut writer_pids = Vec::new();
     for n in [1, 2] {
         let pid = run_child_writer(name, n);
         writer_pids.push(u64::from(pid));
-        assert!(
-            std::path::Path::new(&dir).exists(),
+        // Still the same event, not one deleted and registered anew: its id is unchanged.
+        // The lookup is retried for a moment: once, under ASan in the VM, the event's
+        // directory was missing right after the app exited, while other tests were removing
+        // their events (the events of both runs still have to reach the listener below).
+        let mut id = None;
+        wait_until(
+            "the event's id after the app exit",
+            Duration::from_secs(5),
+            || {
+                id = event_id();
+                id.is_some()
+            },
+        );
+        assert_eq!(
+            id.as_deref(),
+            Some(registered_id.as_str()),
             "still registered after the app exit"
         );
     }
